@@ -1,0 +1,150 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, stormgmt.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The one idempotency engine every module uses. Private to this collection.
+
+read the current record -> plan (what to do, the would-be record) -> in check
+mode stop there -> apply, waiting on jobs -> re-read -> result with diff.
+
+A module describes its object with a :class:`Resource`; it never decides on its
+own whether something changed.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+
+from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
+    IPluginException,
+    OperationFailedEx,
+    error_from_dict,
+)
+from ansible_collections.stormgmt.core.plugins.module_utils.plugin import is_job
+
+
+class Plan:
+    """What a resource would do.
+
+    ``action``: None (nothing to do) or a word for the result (create, update,
+    delete, restore, split, ...). ``steps``: names of the changes, in order, for the
+    resource's ``apply``. ``after``: the record as it would be afterwards (check
+    mode returns it).
+    """
+
+    def __init__(self, action: str | None = None, after: dict | None = None, steps=None, **details) -> None:
+        self.action = action
+        self.after = after
+        self.steps = list(steps or [])
+        self.details = details
+
+    @property
+    def changed(self) -> bool:
+        return self.action is not None
+
+
+class Detached(Exception):
+    """Raised by the waiter when ``wait: false`` and a job was started."""
+
+    def __init__(self, job: dict) -> None:
+        super().__init__(job.get("job_id"))
+        self.job = job
+
+
+class Waiter:
+    """Turns a backend answer into a result, polling jobs until they finish."""
+
+    def __init__(self, backend, wait: bool = True, timeout: float = 300, sleep=time.sleep, clock=time.monotonic) -> None:
+        self.backend = backend
+        self.wait = wait
+        self.timeout = timeout
+        self._sleep = sleep
+        self._clock = clock
+        self.jobs: list = []
+
+    def __call__(self, answer):
+        if not is_job(answer):
+            return answer
+        job = answer
+        started = self._clock()
+        if not self.wait:
+            self.jobs.append(job)
+            raise Detached(job)
+        delay = 0.05
+        while job.get("status") == "RUNNING":
+            elapsed = self._clock() - started
+            if elapsed >= self.timeout:
+                self.jobs.append(job)
+                raise OperationFailedEx(
+                    "job %s (%s) did not finish within wait_timeout=%ss (progress %s%%); it goes on "
+                    "on the storage server: run the task again later to see its result"
+                    % (job["job_id"], job.get("op"), self.timeout, job.get("progress")))
+            self._sleep(min(delay, max(self.timeout - elapsed, 0.01)))
+            delay = min(delay * 2, 1.0)
+            job = self.backend.job_status(job["job_id"])
+        job = dict(job, elapsed=round(self._clock() - started, 3))
+        self.jobs.append(job)
+        if job.get("status") == "ERROR":
+            raise error_from_dict(job.get("error") or {"msg": "job %s failed" % job["job_id"]})
+        return job
+
+
+class Resource(abc.ABC):
+    """One storage object as a module sees it."""
+
+    #: key of the record in the module result (lun, snapshot, ...)
+    kind = ""
+
+    def __init__(self, backend, params: dict) -> None:
+        self.backend = backend
+        self.params = params
+
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """How messages name the object: "LUN 'db01'"."""
+
+    @abc.abstractmethod
+    def read(self) -> dict | None:
+        """The current record, or None when the object does not exist."""
+
+    @abc.abstractmethod
+    def plan(self, before: dict | None) -> Plan:
+        """Decide. Must validate everything and raise before any write."""
+
+    @abc.abstractmethod
+    def apply(self, plan: Plan, before: dict | None, run: Waiter) -> None:
+        """Carry out ``plan``; pass every backend answer through ``run``."""
+
+
+def converge(resource: Resource, check_mode: bool, run: Waiter) -> dict:
+    """Bring ``resource`` to its desired state; return the module result."""
+    before = resource.read()
+    plan = resource.plan(before)
+    result = {"changed": plan.changed}
+    if plan.changed:
+        result["action"] = plan.action
+    if not plan.changed:
+        after = before
+    elif check_mode:
+        after = plan.after
+    else:
+        try:
+            resource.apply(plan, before, run)
+        except Detached:
+            pass
+        except IPluginException:
+            # Another run may have done the same thing at the same moment (two
+            # forks creating one LUN): if nothing is left to do, that is success.
+            current = resource.read()
+            if current == before or resource.plan(current).changed:
+                raise
+            result["changed"] = False
+            result.pop("action", None)
+        after = resource.read()
+    if run.jobs:
+        result["job"] = run.jobs[-1]
+    result[resource.kind] = after or {}
+    result["diff"] = {"before": before or {}, "after": after or {}}
+    return result

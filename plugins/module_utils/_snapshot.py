@@ -1,0 +1,228 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, stormgmt.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Snapshots and clones of LUNs and file systems, as resources. Private to this collection.
+
+Both modules work on either kind of parent; :class:`Source` holds the few names
+that differ (backend methods, abilities, nouns), so the logic is written once.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.stormgmt.core.plugins.module_utils import records
+from ansible_collections.stormgmt.core.plugins.module_utils._engine import Plan, Resource
+from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import validate_name
+from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
+    InvalidValueEx,
+    OperationPreReqNotMetEx,
+    SnapRestoreNotSafeEx,
+)
+
+
+class Source:
+    """The parent kind of a snapshot or clone: a LUN or a file system."""
+
+    def __init__(self, key, noun, get, get_snapshot, create_snapshot, delete_snapshot, restore_snapshot,
+                 snapshot_is_current, create_clone, split_clone, delete_clone, abilities, clone_kind) -> None:
+        self.key = key  # option name: lun / filesystem
+        self.noun = noun
+        self.get = get
+        self.get_snapshot = get_snapshot
+        self.create_snapshot = create_snapshot
+        self.delete_snapshot = delete_snapshot
+        self.restore_snapshot = restore_snapshot
+        self.snapshot_is_current = snapshot_is_current
+        self.create_clone = create_clone
+        self.split_clone = split_clone
+        self.delete_clone = delete_clone
+        # snapshot, restore, clone, snap clone, split
+        self.abilities = abilities
+        self.clone_kind = clone_kind  # record kind of a clone
+
+
+SOURCES = {
+    "lun": Source(
+        "lun", "LUN", "get_lun", "get_snapshot", "create_snapshot", "delete_snapshot", "restore_snapshot",
+        "snapshot_is_current", "create_clone", "split_clone", "delete_lun",
+        ("snapshot", "snapshot_restore", "clone", "snap_clone", "split_clone"), "storage_element"),
+    "filesystem": Source(
+        "filesystem", "file system", "get_filesystem", "get_fs_snapshot", "create_fs_snapshot",
+        "delete_fs_snapshot", "restore_fs_snapshot", "fs_snapshot_is_current", "create_fs_clone",
+        "split_fs_clone", "delete_filesystem",
+        ("fs_snapshot", "fs_snapshot_restore", "fs_clone", "fs_snap_clone", "fs_split_clone"), "file_system"),
+}
+
+
+def source_of(params: dict) -> tuple:
+    """(Source, parent name) from the mutually exclusive lun / filesystem options."""
+    for key in ("lun", "filesystem"):
+        if params.get(key) is not None:
+            return SOURCES[key], validate_name(params[key], "%s name" % SOURCES[key].noun)
+    raise OperationPreReqNotMetEx("one of lun or filesystem is required", "lun")
+
+
+class _Derived(Resource):
+    """Common parts of snapshots and clones."""
+
+    def __init__(self, backend, params: dict) -> None:
+        super().__init__(backend, params)
+        self.source, self.parent = source_of(params)
+
+    def _call(self, method: str, *args):
+        return getattr(self.backend, getattr(self.source, method))(*args)
+
+    def parent_record(self) -> dict:
+        record = self._call("get", self.parent)
+        if record is None:
+            raise OperationPreReqNotMetEx("%s '%s' does not exist" % (self.source.noun, self.parent), self.source.key)
+        return record
+
+    def describe_parent(self) -> str:
+        return "%s '%s'" % (self.source.noun, self.parent)
+
+
+class SnapshotResource(_Derived):
+    kind = "snapshot"
+
+    def __init__(self, backend, params: dict) -> None:
+        super().__init__(backend, params)
+        self.name = validate_name(params["name"], "snapshot name")
+
+    def describe(self) -> str:
+        return "snapshot '%s' of %s" % (self.name, self.describe_parent())
+
+    def read(self):
+        if self._call("get", self.parent) is None:
+            return None
+        return self._call("get_snapshot", self.parent, self.name)
+
+    def plan(self, before):
+        state = self.params["state"]
+        snapshot_ability, restore_ability = self.source.abilities[0], self.source.abilities[1]
+        if state == "absent":
+            if before is None:
+                return Plan()
+            self.backend.require(snapshot_ability, "delete %s" % self.describe())
+            return Plan("delete", after=None, steps=["delete"])
+        parent = self.parent_record()
+        if state == "present":
+            if before is not None:
+                return Plan()
+            self.backend.require(snapshot_ability, "create %s" % self.describe())
+            after = self._predict(parent)
+            return Plan("create", after=after, steps=["create"])
+        # restored
+        if before is None:
+            raise OperationPreReqNotMetEx("%s does not exist, so it cannot be restored" % self.describe(), "name")
+        if self._call("snapshot_is_current", self.parent, self.name):
+            return Plan()
+        self.backend.require(restore_ability, "restore %s" % self.describe())
+        users = parent.get("access_grp_names") or []
+        if self.source.key == "lun" and users:
+            raise SnapRestoreNotSafeEx(
+                "restoring %s would change the data under the initiators of access group(s) %s; unmap it first"
+                % (self.describe(), ", ".join(users)))
+        return Plan("restore", after=before, steps=["restore"])
+
+    def _predict(self, parent: dict) -> dict:
+        return records.make(
+            "storage_element", name=self.name, uuid=None, se_type="SNAP", size=parent["size"], thin=True,
+            vol_group_name=parent.get("vol_group_name"), access_grp_names=[], state="ONLINE",
+            status="to be created", parent=self.parent)
+
+    def apply(self, plan, before, run):
+        step = plan.steps[0]
+        if step == "create":
+            run(self._call("create_snapshot", self.parent, self.name))
+        elif step == "delete":
+            run(self._call("delete_snapshot", self.parent, self.name))
+        elif step == "restore":
+            run(self._call("restore_snapshot", self.parent, self.name))
+
+
+class CloneResource(_Derived):
+    kind = "clone"
+
+    def __init__(self, backend, params: dict) -> None:
+        super().__init__(backend, params)
+        self.name = validate_name(params["name"], "clone name")
+        self.snapshot = params.get("snapshot")
+        if self.snapshot is not None:
+            validate_name(self.snapshot, "snapshot name")
+        if self.name == self.parent:
+            raise InvalidValueEx("a clone cannot have the name of its parent '%s'" % self.parent, "name")
+
+    def describe(self) -> str:
+        return "clone '%s'" % self.name
+
+    def read(self):
+        return self._call("get", self.name)
+
+    def plan(self, before):
+        clone_ability, snap_clone_ability, split_ability = self.source.abilities[2:]
+        if self.params["state"] == "absent":
+            if before is None:
+                return Plan()
+            self._check_lineage(before)
+            return Plan("delete", after=None, steps=["delete"])
+        if before is None:
+            parent = self.parent_record()
+            if self.snapshot is not None:
+                self.backend.require(snap_clone_ability, "clone snapshot '%s' of %s" % (self.snapshot, self.describe_parent()))
+                snap = self._call("get_snapshot", self.parent, self.snapshot)
+                if snap is None:
+                    raise OperationPreReqNotMetEx(
+                        "snapshot '%s' of %s does not exist" % (self.snapshot, self.describe_parent()), "snapshot")
+                size = snap["size"]
+            else:
+                self.backend.require(clone_ability, "clone %s" % self.describe_parent())
+                size = parent["size"]
+            steps = ["create"]
+            if self.params["split"]:
+                self.backend.require(split_ability, "split %s" % self.describe())
+                steps.append("split")
+            return Plan("create", after=self._predict(parent, size), steps=steps)
+        self._check_lineage(before)
+        if self.params["split"] and before.get("parent") is not None:
+            self.backend.require(split_ability, "split %s" % self.describe())
+            after = dict(before, parent=None, parent_snapshot=None)
+            if "se_type" in before:
+                after["se_type"] = "LUN"
+            return Plan("split", after=after, steps=["split"])
+        return Plan()
+
+    def _check_lineage(self, before: dict) -> None:
+        """An existing object of this name must be a clone of the parent asked for (or a split one)."""
+        parent = before.get("parent")
+        if parent is None:
+            return
+        if parent != self.parent or (self.snapshot is not None and before.get("parent_snapshot") != self.snapshot):
+            origin = parent + ("@" + before["parent_snapshot"] if before.get("parent_snapshot") else "")
+            wanted = self.parent + ("@" + self.snapshot if self.snapshot else "")
+            raise InvalidValueEx("%s exists as a clone of %s, not of %s" % (self.describe(), origin, wanted), "name")
+
+    def _predict(self, parent: dict, size: int) -> dict:
+        split = self.params["split"]
+        if self.source.clone_kind == "storage_element":
+            return records.make(
+                "storage_element", name=self.name, uuid=None,
+                se_type="SNAPCLONE" if self.snapshot and not split else "LUN", size=size, thin=parent.get("thin"),
+                vol_group_name=parent.get("vol_group_name"), access_grp_names=[], qos=parent.get("qos"),
+                state="ONLINE", status="to be created", parent=None if split else self.parent,
+                parent_snapshot=None if split else self.snapshot)
+        return records.make(
+            "file_system", name=self.name, uuid=None, size=size, free_sz=parent.get("free_sz") or 0,
+            mount_options=list(parent.get("mount_options") or []), export_opts=[], state="UNMOUNTED",
+            status="to be created", vol_group_name=parent.get("vol_group_name"),
+            parent=None if split else self.parent, parent_snapshot=None if split else self.snapshot)
+
+    def apply(self, plan, before, run):
+        for step in plan.steps:
+            if step == "create":
+                run(self._call("create_clone", self.name, self.parent, self.snapshot))
+            elif step == "split":
+                run(self._call("split_clone", self.name))
+            elif step == "delete":
+                run(self._call("delete_clone", self.name, False))

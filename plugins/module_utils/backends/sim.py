@@ -1,0 +1,659 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, stormgmt.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The simulator backend: ``sim://`` or ``sim:///path/state.db[?job_delay=SECONDS]``.
+
+A storage array (and NAS) kept in one SQLite file. Every operation is one
+transaction (``BEGIN IMMEDIATE``), so parallel forks serialise on the file and a
+process killed mid-operation leaves the previous state. Counters kept on the pool
+rows make every operation cost the same whether the array holds ten LUNs or a
+hundred thousand. CHAP secrets are stored only as salted PBKDF2 hashes; the file
+and its directory are private to the user (0600 / 0700).
+
+With ``job_delay`` the long operations (create, clone, split, restore) return a
+job; the element is BUSY_* until the delay has passed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import os
+import sqlite3
+import time
+import uuid as uuidlib
+
+from ansible_collections.stormgmt.core.plugins.module_utils import records
+from ansible_collections.stormgmt.core.plugins.module_utils._units import format_size
+from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
+    InvalidStorageArrayEx,
+    InvalidValueEx,
+    OperationPreReqNotMetEx,
+    SnapRestoreNotSafeEx,
+    StorageElementBusyEx,
+    ValueFormatEx,
+)
+from ansible_collections.stormgmt.core.plugins.module_utils.plugin import (
+    FileSystemPlugin,
+    StorageArrayPlugin,
+)
+
+SCHEMA_VERSION = 1
+TiB = 1024 ** 4
+
+# pools a new simulator starts with: name, size, description
+DEFAULT_POOLS = (
+    ("pool0", 10 * TiB, "simulated pool, default"),
+    ("pool1", 1 * TiB, "simulated pool, small"),
+)
+QOS_LEVELS = ("platinum", "gold", "silver", "bronze")
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pools (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, total_sz INTEGER NOT NULL,
+    used_sz INTEGER NOT NULL DEFAULT 0,   -- reserved by thick LUNs
+    alloc_sz INTEGER NOT NULL DEFAULT 0,  -- provisioned (thin and thick)
+    description TEXT);
+CREATE TABLE IF NOT EXISTS luns (
+    id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, name TEXT NOT NULL UNIQUE,
+    pool_id INTEGER NOT NULL REFERENCES pools(id), size INTEGER NOT NULL, thin INTEGER NOT NULL,
+    qos TEXT, parent_id INTEGER REFERENCES luns(id), parent_snap_id INTEGER REFERENCES snapshots(id),
+    content_gen INTEGER NOT NULL DEFAULT 0, busy_state TEXT, busy_until REAL, created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS luns_parent ON luns(parent_id);
+CREATE INDEX IF NOT EXISTS luns_parent_snap ON luns(parent_snap_id);
+CREATE TABLE IF NOT EXISTS snapshots (
+    id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, name TEXT NOT NULL,
+    lun_id INTEGER NOT NULL REFERENCES luns(id), size INTEGER NOT NULL,
+    content_gen INTEGER NOT NULL, created REAL NOT NULL, UNIQUE (lun_id, name));
+CREATE TABLE IF NOT EXISTS access_groups (
+    id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, name TEXT NOT NULL UNIQUE,
+    chap_user TEXT, chap_hash TEXT, mutual_user TEXT, mutual_hash TEXT);
+CREATE TABLE IF NOT EXISTS group_entries (
+    group_id INTEGER NOT NULL REFERENCES access_groups(id), entry TEXT NOT NULL,
+    PRIMARY KEY (group_id, entry));
+CREATE TABLE IF NOT EXISTS mappings (
+    group_id INTEGER NOT NULL REFERENCES access_groups(id), lun_id INTEGER NOT NULL REFERENCES luns(id),
+    lun_number INTEGER NOT NULL, PRIMARY KEY (group_id, lun_id), UNIQUE (group_id, lun_number));
+CREATE INDEX IF NOT EXISTS mappings_lun ON mappings(lun_id);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, op TEXT NOT NULL, started REAL NOT NULL, until REAL NOT NULL);
+"""
+
+_PBKDF2_ROUNDS = 50000
+
+
+def default_state_path() -> str:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(base, "stormgmt", "sim.db")
+
+
+def hash_secret(secret: str, salt: bytes | None = None) -> str:
+    salt = salt if salt is not None else os.urandom(16)
+    digest = hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8"), salt, _PBKDF2_ROUNDS)
+    return "pbkdf2_sha256$%d$%s$%s" % (_PBKDF2_ROUNDS, salt.hex(), digest.hex())
+
+
+def secret_matches(secret: str, stored: str | None) -> bool:
+    if not stored:
+        return False
+    try:
+        _algo, rounds, salt, digest = stored.split("$")
+        candidate = hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8"), bytes.fromhex(salt), int(rounds))
+    except ValueError:
+        return False
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+class SimBackend(StorageArrayPlugin, FileSystemPlugin):
+    scheme = "sim"
+    block_size = 512
+    min_lun_id = 1
+
+    def __init__(self, uri, username=None, password=None) -> None:
+        super().__init__(uri, username, password)
+        if uri.host:
+            raise ValueFormatEx(
+                "server %r: a sim URI takes an absolute path and no host, e.g. sim:///var/tmp/sim.db" % uri.text,
+                "server")
+        self.path = uri.path or default_state_path()
+        self.job_delay = uri.option("job_delay", 0.0, float)
+        if self.job_delay < 0:
+            raise ValueFormatEx("server URI parameter job_delay must not be negative", "server")
+        self._db = None
+        self._uuid = None
+
+    # --- storage ----------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = self._open()
+        return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        directory = os.path.dirname(self.path)
+        try:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            # create the file 0600 before SQLite does, so it is never world-readable
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        except OSError as error:
+            raise InvalidStorageArrayEx("cannot open the simulator state %s: %s" % (self.path, error.strerror)) from None
+        old_umask = os.umask(0o077)  # the -wal and -shm files too
+        try:
+            db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA busy_timeout = 60000")
+            db.execute("PRAGMA foreign_keys = ON")
+            version = self._schema_version(db)
+            if version is None:
+                self._create(db)
+            elif version != SCHEMA_VERSION:
+                db.close()
+                raise InvalidStorageArrayEx(
+                    "the simulator state %s has schema version %s but this collection reads version %s; "
+                    "use the collection release that wrote it, or another path" % (self.path, version, SCHEMA_VERSION))
+            db.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as error:
+            raise InvalidStorageArrayEx(
+                "%s is not a stormgmt simulator state file (%s)" % (self.path, error)) from None
+        finally:
+            os.umask(old_umask)
+        return db
+
+    def _schema_version(self, db):
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        if not tables:
+            return None
+        if "meta" not in tables:
+            raise InvalidStorageArrayEx("%s is an SQLite file but not a stormgmt simulator state" % self.path)
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            return None  # another fork is creating it right now
+        return int(row[0])
+
+    def _create(self, db) -> None:
+        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            db.execute("PRAGMA journal_mode = WAL")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _TABLES.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            exists = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if exists is None:
+                now = time.time()
+                db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
+                    ("schema_version", str(SCHEMA_VERSION)),
+                    ("uuid", str(uuidlib.uuid4())),
+                    ("created", str(now)),
+                ])
+                db.executemany("INSERT INTO pools (name, total_sz, description) VALUES (?, ?, ?)", DEFAULT_POOLS)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    @contextlib.contextmanager
+    def _write(self):
+        """One operation = one IMMEDIATE transaction (a writer lock on the file)."""
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        self.cache.clear(self.server_uuid)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @property
+    def server_uuid(self) -> str:
+        if self._uuid is None:
+            self._uuid = self._conn().execute("SELECT value FROM meta WHERE key = 'uuid'").fetchone()[0]
+        return self._uuid
+
+    # --- server -----------------------------------------------------------
+    def get_abilities(self) -> dict:
+        # the simulator can do everything, online
+        abilities = dict((key, "ONLINE") for key in (
+            "create_lun", "resize_lun", "shrink_lun", "delete_lun", "snapshot", "snapshot_restore",
+            "clone", "snap_clone", "split_clone", "access_groups",
+            "create_filesystem", "resize_filesystem", "delete_filesystem", "fs_snapshot",
+            "fs_snapshot_restore", "fs_clone", "fs_snap_clone", "fs_split_clone", "nfs_export"))
+        abilities.update(dict((key, "YES") for key in (
+            "thin_provisioning", "thick_provisioning", "qos", "iscsi_initiators", "fc_initiators",
+            "chap", "mutual_chap", "async_jobs")))
+        abilities["backing_device_type"] = "PLUGIN_SINGLE"
+        return abilities
+
+    def get_server(self) -> dict:
+        db = self._conn()
+        totals = db.execute("SELECT SUM(total_sz), SUM(used_sz), SUM(alloc_sz) FROM pools").fetchone()
+        groups = [row[0] for row in db.execute("SELECT name FROM access_groups ORDER BY name")]
+        return records.make(
+            "storage_server",
+            name="stormgmt simulator",
+            uuid=self.server_uuid,
+            storage_server_id=self.path,
+            storage_type="iSCSIStorage",
+            backend=self.scheme,
+            uri=self.uri.text,
+            chap=False,
+            status="OK",
+            total_sz=totals[0], used_sz=totals[1], free_sz=totals[0] - totals[1], alloc_sz=totals[2],
+            vol_groups=[pool["vol_name"] for pool in self.list_pools()],
+            access_grps=groups,
+            storage_desc="simulated storage array and NAS in %s" % self.path,
+        )
+
+    def list_pools(self) -> list:
+        return [self._pool_record(row) for row in self._conn().execute("SELECT * FROM pools ORDER BY id")]
+
+    def default_pool(self) -> str:
+        return DEFAULT_POOLS[0][0]
+
+    def list_qos(self) -> list:
+        return [records.make("qos_vals", priority=index, value=value) for index, value in enumerate(QOS_LEVELS)]
+
+    @staticmethod
+    def _pool_record(row) -> dict:
+        return records.make(
+            "vol_group", vol_name=row["name"], vol_total_sz=row["total_sz"], vol_used_sz=row["used_sz"],
+            vol_free_sz=row["total_sz"] - row["used_sz"], vol_alloc_sz=row["alloc_sz"], vol_desc=row["description"])
+
+    def _pool_row(self, db, name: str):
+        row = db.execute("SELECT * FROM pools WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            names = [r[0] for r in db.execute("SELECT name FROM pools ORDER BY id")]
+            raise InvalidValueEx("pool '%s' does not exist; pools: %s" % (name, ", ".join(names)), "pool")
+        return row
+
+    # --- jobs -------------------------------------------------------------
+    def _start_job(self, db, op: str, table: str, row_id: int, busy_state: str):
+        """Mark an element busy and return a job record, or None without job_delay."""
+        if not self.job_delay:
+            return None
+        now = time.time()
+        job_id = uuidlib.uuid4().hex
+        db.execute("DELETE FROM jobs WHERE until < ?", (now - 3600,))
+        db.execute("INSERT INTO jobs (id, op, started, until) VALUES (?, ?, ?, ?)",
+                   (job_id, op, now, now + self.job_delay))
+        db.execute("UPDATE %s SET busy_state = ?, busy_until = ? WHERE id = ?" % table,
+                   (busy_state, now + self.job_delay, row_id))
+        return records.make("job", job_id=job_id, op=op, progress=0, status="RUNNING")
+
+    def job_status(self, job_id: str) -> dict:
+        row = self._conn().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise InvalidValueEx("job %s is unknown to the simulator" % job_id, "job_id")
+        now = time.time()
+        if now >= row["until"]:
+            return records.make("job", job_id=job_id, op=row["op"], progress=100, status="COMPLETE")
+        span = max(row["until"] - row["started"], 1e-9)
+        return records.make("job", job_id=job_id, op=row["op"],
+                            progress=int(100 * (now - row["started"]) / span), status="RUNNING")
+
+    @staticmethod
+    def _busy(row) -> str | None:
+        if row["busy_state"] and row["busy_until"] and time.time() < row["busy_until"]:
+            return row["busy_state"]
+        return None
+
+    def _check_not_busy(self, row, what: str) -> None:
+        state = self._busy(row)
+        if state:
+            raise StorageElementBusyEx(
+                "%s is %s for another %.1fs (a job is running on it); wait for it and retry"
+                % (what, state, row["busy_until"] - time.time()))
+
+    # --- LUNs -------------------------------------------------------------
+    _LUN_SELECT = (
+        "SELECT l.*, p.name AS pool_name, pl.name AS parent_name, s.name AS parent_snap_name,"
+        " sl.name AS parent_snap_lun FROM luns l JOIN pools p ON p.id = l.pool_id"
+        " LEFT JOIN luns pl ON pl.id = l.parent_id"
+        " LEFT JOIN snapshots s ON s.id = l.parent_snap_id LEFT JOIN luns sl ON sl.id = s.lun_id")
+
+    def _lun_record(self, db, row) -> dict:
+        groups = [r[0] for r in db.execute(
+            "SELECT g.name FROM mappings m JOIN access_groups g ON g.id = m.group_id"
+            " WHERE m.lun_id = ? ORDER BY g.name", (row["id"],))]
+        clones = db.execute("SELECT COUNT(*) FROM luns WHERE parent_id = ?", (row["id"],)).fetchone()[0]
+        if row["parent_snap_id"] is not None:
+            se_type, parent, parent_snapshot = "SNAPCLONE", row["parent_snap_lun"], row["parent_snap_name"]
+        else:
+            se_type, parent, parent_snapshot = "LUN", row["parent_name"], None
+        busy = self._busy(row)
+        return records.make(
+            "storage_element",
+            name=row["name"], uuid=row["uuid"], id=str(row["id"]), ss_uuid=self.server_uuid,
+            page83_id="6001405" + row["uuid"].replace("-", "")[:25],
+            se_type=se_type, size=row["size"], thin=bool(row["thin"]), vol_group_name=row["pool_name"],
+            access_grp_names=groups, qos=row["qos"], state=busy or "ONLINE",
+            status="busy" if busy else ("OK, %d dependent clone(s)" % clones if clones else "OK"),
+            vendor="STORMGMT", product_id="SIM-LUN", path=[], array_path="%s/%s" % (row["pool_name"], row["name"]),
+            parent=parent, parent_snapshot=parent_snapshot,
+        )
+
+    def _lun_row(self, db, name: str):
+        return db.execute(self._LUN_SELECT + " WHERE l.name = ?", (name,)).fetchone()
+
+    def _existing_lun(self, db, name: str):
+        row = self._lun_row(db, name)
+        if row is None:
+            raise OperationPreReqNotMetEx("LUN '%s' does not exist" % name, "lun")
+        return row
+
+    def list_luns(self) -> list:
+        db = self._conn()
+        return [self._lun_record(db, row) for row in db.execute(self._LUN_SELECT + " ORDER BY l.name").fetchall()]
+
+    def get_lun(self, name: str):
+        db = self._conn()
+        row = self._lun_row(db, name)
+        return None if row is None else self._lun_record(db, row)
+
+    def _reserve(self, db, pool, size: int, thin: bool, what: str) -> None:
+        free = pool["total_sz"] - pool["used_sz"]
+        if size > free:
+            raise InvalidValueEx(
+                "%s needs %s but pool '%s' has %s free" % (what, format_size(size), pool["name"], format_size(free)),
+                "size")
+        db.execute("UPDATE pools SET used_sz = used_sz + ?, alloc_sz = alloc_sz + ? WHERE id = ?",
+                   (0 if thin else size, size, pool["id"]))
+
+    def _release(self, db, pool_id: int, size: int, thin: bool) -> None:
+        db.execute("UPDATE pools SET used_sz = used_sz - ?, alloc_sz = alloc_sz - ? WHERE id = ?",
+                   (0 if thin else size, size, pool_id))
+
+    def _check_qos(self, qos) -> None:
+        if qos is not None and qos not in QOS_LEVELS:
+            raise InvalidValueEx("QoS %r is not offered by the simulator; choose one of %s"
+                                 % (qos, ", ".join(QOS_LEVELS)), "qos")
+
+    def create_lun(self, name, pool, size, thin, qos):
+        self._check_qos(qos)
+        with self._write() as db:
+            if self._lun_row(db, name) is not None:
+                raise InvalidValueEx("LUN '%s' already exists" % name, "name")
+            pool_row = self._pool_row(db, pool)
+            self._reserve(db, pool_row, size, thin, "LUN '%s'" % name)
+            cursor = db.execute(
+                "INSERT INTO luns (uuid, name, pool_id, size, thin, qos, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (str(uuidlib.uuid4()), name, pool_row["id"], size, int(thin), qos, time.time()))
+            job = self._start_job(db, "create LUN %s" % name, "luns", cursor.lastrowid, "BUSY_CREATE")
+            return job or self._lun_record(db, self._lun_row(db, name))
+
+    def resize_lun(self, name, size):
+        with self._write() as db:
+            row = self._existing_lun(db, name)
+            self._check_not_busy(row, "LUN '%s'" % name)
+            pool = self._pool_row(db, row["pool_name"])
+            self._release(db, row["pool_id"], row["size"], bool(row["thin"]))
+            self._reserve(db, pool, size, bool(row["thin"]), "LUN '%s' at %s" % (name, format_size(size)))
+            db.execute("UPDATE luns SET size = ?, content_gen = content_gen + 1 WHERE id = ?", (size, row["id"]))
+            return self._lun_record(db, self._lun_row(db, name))
+
+    def set_lun_qos(self, name, qos):
+        self._check_qos(qos)
+        with self._write() as db:
+            row = self._existing_lun(db, name)
+            db.execute("UPDATE luns SET qos = ? WHERE id = ?", (qos, row["id"]))
+            return self._lun_record(db, self._lun_row(db, name))
+
+    def delete_lun(self, name, force=False):
+        with self._write() as db:
+            row = self._existing_lun(db, name)
+            what = "LUN '%s'" % name
+            self._check_not_busy(row, what)
+            clones = [r[0] for r in db.execute(
+                "SELECT name FROM luns WHERE parent_id = ? OR parent_snap_id IN"
+                " (SELECT id FROM snapshots WHERE lun_id = ?) ORDER BY name", (row["id"], row["id"]))]
+            if clones:
+                raise StorageElementBusyEx(
+                    "%s has clones that depend on it (%s): split or delete them first" % (what, ", ".join(clones)))
+            groups = [r[0] for r in db.execute(
+                "SELECT g.name FROM mappings m JOIN access_groups g ON g.id = m.group_id WHERE m.lun_id = ?"
+                " ORDER BY g.name", (row["id"],))]
+            snaps = [r[0] for r in db.execute("SELECT name FROM snapshots WHERE lun_id = ? ORDER BY name", (row["id"],))]
+            if not force and (groups or snaps):
+                reasons = []
+                if groups:
+                    reasons.append("mapped to access group(s) %s" % ", ".join(groups))
+                if snaps:
+                    reasons.append("has snapshot(s) %s" % ", ".join(snaps))
+                raise StorageElementBusyEx("%s %s; unmap/delete them first or set force: true" % (what, " and ".join(reasons)))
+            db.execute("DELETE FROM mappings WHERE lun_id = ?", (row["id"],))
+            db.execute("DELETE FROM snapshots WHERE lun_id = ?", (row["id"],))
+            db.execute("DELETE FROM luns WHERE id = ?", (row["id"],))
+            self._release(db, row["pool_id"], row["size"], bool(row["thin"]))
+
+    # --- snapshots --------------------------------------------------------
+    def _snap_record(self, row) -> dict:
+        return records.make(
+            "storage_element",
+            name=row["name"], uuid=row["uuid"], id=str(row["id"]), ss_uuid=self.server_uuid,
+            se_type="SNAP", size=row["size"], thin=True, vol_group_name=row["pool_name"], access_grp_names=[],
+            state="ONLINE", status="OK", vendor="STORMGMT", product_id="SIM-SNAP",
+            array_path="%s/%s@%s" % (row["pool_name"], row["lun_name"], row["name"]),
+            parent=row["lun_name"], path=[])
+
+    _SNAP_SELECT = ("SELECT s.*, l.name AS lun_name, p.name AS pool_name FROM snapshots s"
+                    " JOIN luns l ON l.id = s.lun_id JOIN pools p ON p.id = l.pool_id")
+
+    def list_snapshots(self, lun=None):
+        db = self._conn()
+        if lun is None:
+            rows = db.execute(self._SNAP_SELECT + " ORDER BY l.name, s.created, s.id")
+        else:
+            rows = db.execute(self._SNAP_SELECT + " WHERE l.name = ? ORDER BY s.created, s.id", (lun,))
+        return [self._snap_record(row) for row in rows.fetchall()]
+
+    def get_snapshot(self, lun, name):
+        row = self._conn().execute(self._SNAP_SELECT + " WHERE l.name = ? AND s.name = ?", (lun, name)).fetchone()
+        return None if row is None else self._snap_record(row)
+
+    def _snap_row(self, db, lun, name):
+        row = db.execute(self._SNAP_SELECT + " WHERE l.name = ? AND s.name = ?", (lun, name)).fetchone()
+        if row is None:
+            raise OperationPreReqNotMetEx("snapshot '%s' of LUN '%s' does not exist" % (name, lun), "snapshot")
+        return row
+
+    def create_snapshot(self, lun, name):
+        with self._write() as db:
+            lun_row = self._existing_lun(db, lun)
+            self._check_not_busy(lun_row, "LUN '%s'" % lun)
+            if db.execute("SELECT 1 FROM snapshots WHERE lun_id = ? AND name = ?", (lun_row["id"], name)).fetchone():
+                raise InvalidValueEx("snapshot '%s' of LUN '%s' already exists" % (name, lun), "name")
+            db.execute(
+                "INSERT INTO snapshots (uuid, name, lun_id, size, content_gen, created) VALUES (?, ?, ?, ?, ?, ?)",
+                (str(uuidlib.uuid4()), name, lun_row["id"], lun_row["size"], lun_row["content_gen"], time.time()))
+            return self._snap_record(self._snap_row(db, lun, name))
+
+    def delete_snapshot(self, lun, name):
+        with self._write() as db:
+            row = self._snap_row(db, lun, name)
+            clones = [r[0] for r in db.execute("SELECT name FROM luns WHERE parent_snap_id = ? ORDER BY name", (row["id"],))]
+            if clones:
+                raise StorageElementBusyEx(
+                    "snapshot '%s' of LUN '%s' has clones that depend on it (%s): split or delete them first"
+                    % (name, lun, ", ".join(clones)))
+            db.execute("DELETE FROM snapshots WHERE id = ?", (row["id"],))
+
+    def snapshot_is_current(self, lun, name):
+        db = self._conn()
+        row = self._snap_row(db, lun, name)
+        lun_row = self._existing_lun(db, lun)
+        return lun_row["content_gen"] == row["content_gen"] and lun_row["size"] == row["size"]
+
+    def restore_snapshot(self, lun, name):
+        with self._write() as db:
+            snap = self._snap_row(db, lun, name)
+            lun_row = self._existing_lun(db, lun)
+            what = "LUN '%s'" % lun
+            self._check_not_busy(lun_row, what)
+            groups = [r[0] for r in db.execute(
+                "SELECT g.name FROM mappings m JOIN access_groups g ON g.id = m.group_id WHERE m.lun_id = ?"
+                " ORDER BY g.name", (lun_row["id"],))]
+            if groups:
+                raise SnapRestoreNotSafeEx(
+                    "restoring snapshot '%s' would change the data under the initiators of access group(s) %s "
+                    "that %s is mapped to; unmap it first" % (name, ", ".join(groups), what))
+            if snap["size"] != lun_row["size"]:
+                pool = self._pool_row(db, lun_row["pool_name"])
+                self._release(db, lun_row["pool_id"], lun_row["size"], bool(lun_row["thin"]))
+                self._reserve(db, pool, snap["size"], bool(lun_row["thin"]), what)
+            db.execute("UPDATE luns SET size = ?, content_gen = ? WHERE id = ?",
+                       (snap["size"], snap["content_gen"], lun_row["id"]))
+            job = self._start_job(db, "restore LUN %s to snapshot %s" % (lun, name), "luns", lun_row["id"], "BUSY_COPY")
+            return job or self._lun_record(db, self._lun_row(db, lun))
+
+    # --- clones -----------------------------------------------------------
+    def create_clone(self, name, lun, snapshot=None):
+        with self._write() as db:
+            if self._lun_row(db, name) is not None:
+                raise InvalidValueEx("LUN '%s' already exists" % name, "name")
+            parent = self._existing_lun(db, lun)
+            self._check_not_busy(parent, "LUN '%s'" % lun)
+            snap = self._snap_row(db, lun, snapshot) if snapshot else None
+            size = snap["size"] if snap else parent["size"]
+            content_gen = snap["content_gen"] if snap else parent["content_gen"]
+            pool = self._pool_row(db, parent["pool_name"])
+            self._reserve(db, pool, size, bool(parent["thin"]), "clone '%s'" % name)
+            cursor = db.execute(
+                "INSERT INTO luns (uuid, name, pool_id, size, thin, qos, parent_id, parent_snap_id, content_gen, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (str(uuidlib.uuid4()), name, parent["pool_id"], size, parent["thin"], parent["qos"],
+                 None if snap else parent["id"], snap["id"] if snap else None, content_gen, time.time()))
+            job = self._start_job(db, "clone %s from %s" % (name, lun + ("@" + snapshot if snapshot else "")),
+                                  "luns", cursor.lastrowid, "BUSY_CLONE")
+            return job or self._lun_record(db, self._lun_row(db, name))
+
+    def split_clone(self, name):
+        with self._write() as db:
+            row = self._existing_lun(db, name)
+            self._check_not_busy(row, "clone '%s'" % name)
+            if row["parent_id"] is None and row["parent_snap_id"] is None:
+                raise InvalidValueEx("LUN '%s' is not a clone (it has no parent)" % name, "name")
+            db.execute("UPDATE luns SET parent_id = NULL, parent_snap_id = NULL WHERE id = ?", (row["id"],))
+            job = self._start_job(db, "split clone %s" % name, "luns", row["id"], "BUSY_COPY")
+            return job or self._lun_record(db, self._lun_row(db, name))
+
+    # --- access groups ----------------------------------------------------
+    def _group_record(self, db, row) -> dict:
+        entries = [r[0] for r in db.execute(
+            "SELECT entry FROM group_entries WHERE group_id = ? ORDER BY entry", (row["id"],))]
+        luns = [{"name": r[0], "lun_id": r[1]} for r in db.execute(
+            "SELECT l.name, m.lun_number FROM mappings m JOIN luns l ON l.id = m.lun_id"
+            " WHERE m.group_id = ? ORDER BY m.lun_number", (row["id"],))]
+        return records.make(
+            "access_group", grp_name=row["name"], grp_entries=entries, grp_modes=[], uuid=row["uuid"], luns=luns,
+            target_iqn="iqn.2026-11.io.stormgmt:sim.%s" % row["name"].lower().replace("_", "-"),
+            portal=None, chap_username=row["chap_user"], mutual_chap_username=row["mutual_user"])
+
+    def list_access_groups(self):
+        db = self._conn()
+        return [self._group_record(db, row) for row in db.execute("SELECT * FROM access_groups ORDER BY name").fetchall()]
+
+    def get_access_group(self, name):
+        db = self._conn()
+        row = db.execute("SELECT * FROM access_groups WHERE name = ?", (name,)).fetchone()
+        return None if row is None else self._group_record(db, row)
+
+    def _group_row(self, db, name):
+        row = db.execute("SELECT * FROM access_groups WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise OperationPreReqNotMetEx("access group '%s' does not exist" % name, "name")
+        return row
+
+    def _set_chap(self, db, group_id, chap) -> None:
+        if chap is None:
+            db.execute("UPDATE access_groups SET chap_user = NULL, chap_hash = NULL, mutual_user = NULL,"
+                       " mutual_hash = NULL WHERE id = ?", (group_id,))
+            return
+        mutual_user = chap.get("mutual_username")
+        db.execute(
+            "UPDATE access_groups SET chap_user = ?, chap_hash = ?, mutual_user = ?, mutual_hash = ? WHERE id = ?",
+            (chap["username"], hash_secret(chap["password"]), mutual_user,
+             hash_secret(chap["mutual_password"]) if mutual_user else None, group_id))
+
+    def _map(self, db, group_id, group_name, lun_name, lun_id) -> None:
+        lun = self._existing_lun(db, lun_name)
+        if lun_id is None:
+            used = set(r[0] for r in db.execute("SELECT lun_number FROM mappings WHERE group_id = ?", (group_id,)))
+            lun_id = self.min_lun_id
+            while lun_id in used:
+                lun_id += 1
+        taken = db.execute("SELECT l.name FROM mappings m JOIN luns l ON l.id = m.lun_id"
+                           " WHERE m.group_id = ? AND m.lun_number = ? AND m.lun_id != ?",
+                           (group_id, lun_id, lun["id"])).fetchone()
+        if taken:
+            raise InvalidValueEx("LUN number %d of access group '%s' is already used by LUN '%s'"
+                                 % (lun_id, group_name, taken[0]), "luns")
+        db.execute("INSERT OR REPLACE INTO mappings (group_id, lun_id, lun_number) VALUES (?, ?, ?)",
+                   (group_id, lun["id"], lun_id))
+
+    def create_access_group(self, name, entries, luns, chap):
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM access_groups WHERE name = ?", (name,)).fetchone():
+                raise InvalidValueEx("access group '%s' already exists" % name, "name")
+            group_id = db.execute("INSERT INTO access_groups (uuid, name) VALUES (?, ?)",
+                                  (str(uuidlib.uuid4()), name)).lastrowid
+            db.executemany("INSERT INTO group_entries (group_id, entry) VALUES (?, ?)",
+                           [(group_id, entry) for entry in entries])
+            for lun in luns:
+                self._map(db, group_id, name, lun["name"], lun.get("lun_id"))
+            if chap:
+                self._set_chap(db, group_id, chap)
+            return self._group_record(db, self._group_row(db, name))
+
+    def update_access_group(self, name, changes):
+        with self._write() as db:
+            row = self._group_row(db, name)
+            for entry in changes.get("remove_entries", []):
+                db.execute("DELETE FROM group_entries WHERE group_id = ? AND entry = ?", (row["id"], entry))
+            for entry in changes.get("add_entries", []):
+                db.execute("INSERT OR IGNORE INTO group_entries (group_id, entry) VALUES (?, ?)", (row["id"], entry))
+            for lun_name in changes.get("unmap", []):
+                lun = self._existing_lun(db, lun_name)
+                db.execute("DELETE FROM mappings WHERE group_id = ? AND lun_id = ?", (row["id"], lun["id"]))
+            for lun in changes.get("map", []):
+                self._map(db, row["id"], name, lun["name"], lun.get("lun_id"))
+            if "chap" in changes:
+                self._set_chap(db, row["id"], changes["chap"])
+            return self._group_record(db, self._group_row(db, name))
+
+    def delete_access_group(self, name, force=False):
+        with self._write() as db:
+            row = self._group_row(db, name)
+            mapped = [r[0] for r in db.execute(
+                "SELECT l.name FROM mappings m JOIN luns l ON l.id = m.lun_id WHERE m.group_id = ? ORDER BY l.name",
+                (row["id"],))]
+            if mapped and not force:
+                raise StorageElementBusyEx(
+                    "access group '%s' still has LUN(s) %s mapped; unmap them first or set force: true"
+                    % (name, ", ".join(mapped)))
+            db.execute("DELETE FROM mappings WHERE group_id = ?", (row["id"],))
+            db.execute("DELETE FROM group_entries WHERE group_id = ?", (row["id"],))
+            db.execute("DELETE FROM access_groups WHERE id = ?", (row["id"],))
+
+    def chap_matches(self, name, chap):
+        row = self._group_row(self._conn(), name)
+        if row["chap_user"] != chap.get("username") or not secret_matches(chap["password"], row["chap_hash"]):
+            return False
+        if row["mutual_user"] != chap.get("mutual_username"):
+            return False
+        return not row["mutual_user"] or secret_matches(chap["mutual_password"], row["mutual_hash"])
+
+    # --- file systems: see the filesystem issue -----------------------------
+    def list_filesystems(self):
+        return []
+
+    def list_fs_snapshots(self, filesystem=None):
+        return []

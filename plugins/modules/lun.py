@@ -1,0 +1,225 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, stormgmt.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: lun
+short_description: Manage LUNs (block volumes) in a pool of a storage array
+version_added: 0.1.0
+description:
+  - Creates, grows, shrinks and deletes a LUN in a pool of a storage array, whatever the backend behind O(server).
+  - A second run with the same options changes nothing. Sizes are rounded up to the backend's block size before
+    they are compared, so V(1000) and V(1024) are the same LUN on a 512-byte block backend.
+  - A task that fails leaves the LUN as it was.
+author:
+  - stormgmt.core contributors
+extends_documentation_fragment:
+  - stormgmt.core.connection
+  - stormgmt.core.connection.attributes
+options:
+  name:
+    description:
+      - Name of the LUN, unique on the storage server.
+      - 1 to 63 characters from C(A-Z a-z 0-9 _ . -), not starting with C(.) or C(-).
+    type: str
+    required: true
+  pool:
+    description:
+      - Pool (volume group) the LUN is carved from. Defaults to the backend's default pool when the LUN is created.
+      - A LUN cannot move to another pool; naming a different pool for an existing LUN fails.
+    type: str
+  size:
+    description:
+      - Size in bytes, or a number with a unit as Ansible's C(human_to_bytes) reads it (V(512M), V(10G), V(1.5T);
+        binary multiples), or an IEC unit (V(10GiB)).
+      - Required to create the LUN. A larger size grows an existing LUN; a smaller one fails unless
+        O(allow_shrink=true).
+    type: raw
+  thin:
+    description:
+      - Thin (sparse) provisioning. Defaults to V(true) when the LUN is created.
+      - Provisioning cannot change on an existing LUN; asking for it fails with C(NoSuchOperationEx).
+    type: bool
+  qos:
+    description:
+      - Quality-of-service level, as the storage server names it (the simulator offers V(platinum), V(gold),
+        V(silver) and V(bronze)). Left as is when not set.
+    type: str
+  state:
+    description:
+      - V(present) creates or updates the LUN, V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  allow_shrink:
+    description:
+      - Allow O(size) to be smaller than the current size. Shrinking loses the data past the new end.
+    type: bool
+    default: false
+  force:
+    description:
+      - With O(state=absent), delete the LUN even when it is mapped to access groups or has snapshots; the
+        mappings and snapshots go with it. Without it such a LUN is left alone and the task fails with
+        C(StorageElementBusyEx).
+      - A LUN with clones that depend on it is never deleted; split or delete the clones first.
+    type: bool
+    default: false
+notes:
+  - Errors carry the exception class in RV(ignore:error), for example C(InvalidValueEx) for a size larger than the
+    pool's free space, C(StorageElementBusyEx) for a LUN that is mapped or busy with a job.
+seealso:
+  - module: stormgmt.core.snapshot
+  - module: stormgmt.core.clone
+  - module: stormgmt.core.access_group
+  - module: stormgmt.core.storage_info
+"""
+
+EXAMPLES = r"""
+- name: Create a 10 GiB thin LUN in the default pool of the simulator
+  stormgmt.core.lun:
+    name: db01
+    size: 10G
+
+- name: Grow it to 20 GiB, with a QoS level
+  stormgmt.core.lun:
+    name: db01
+    size: 20GiB
+    qos: gold
+
+- name: Thick LUN in another pool of a server set once for the play
+  stormgmt.core.lun:
+    name: log01
+    pool: pool1
+    size: 2G
+    thin: false
+  module_defaults:
+    group/stormgmt.core.storage:
+      server: sim:///var/tmp/stormgmt-example.db
+
+- name: Delete a LUN together with its snapshots and mappings
+  stormgmt.core.lun:
+    name: db01
+    state: absent
+    force: true
+"""
+
+RETURN = r"""
+lun:
+  description:
+    - The LUN as a Storage Element record, after the task (in check mode, as it would be).
+    - Empty when the LUN is absent.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Name of the LUN.
+      type: str
+      sample: db01
+    uuid:
+      description: UUID of the LUN; V(null) in check mode before it exists.
+      type: str
+      sample: 0b5c0a7e-8f44-4d1e-9a55-0f0d0b3c2a11
+    id:
+      description: Backend's own identifier of the LUN.
+      type: str
+      sample: "17"
+    page83_id:
+      description: SCSI VPD page 0x83 identifier (NAA).
+      type: str
+      sample: 60014050b5c0a7e8f444d1e9a55
+    se_type:
+      description: C(LUN), or C(SNAPCLONE) for a clone of a snapshot.
+      type: str
+      sample: LUN
+    size:
+      description: Size in bytes.
+      type: int
+      sample: 10737418240
+    thin:
+      description: Whether the LUN is thin provisioned.
+      type: bool
+    vol_group_name:
+      description: Pool of the LUN.
+      type: str
+      sample: pool0
+    access_grp_names:
+      description: Access groups the LUN is mapped to.
+      type: list
+      elements: str
+    qos:
+      description: QoS level, or V(null).
+      type: str
+    state:
+      description: One of the SE_STATES, C(ONLINE) normally, C(BUSY_CREATE) while a creation job runs.
+      type: str
+      sample: ONLINE
+    status:
+      description: Free-form status text from the backend.
+      type: str
+      sample: OK
+    vendor:
+      description: SCSI vendor string.
+      type: str
+    product_id:
+      description: SCSI product string.
+      type: str
+    path:
+      description: Device paths of the LUN on the storage server, where it has any.
+      type: list
+      elements: str
+    parent:
+      description: Name of the LUN this one was cloned from; V(null) when none or after a split.
+      type: str
+    parent_snapshot:
+      description: Name of the snapshot this one was cloned from, or V(null).
+      type: str
+  sample:
+    name: db01
+    se_type: LUN
+    size: 10737418240
+    vol_group_name: pool0
+    state: ONLINE
+action:
+  description: What the task did or, in check mode, would do.
+  returned: changed
+  type: str
+  sample: create
+job:
+  description: The last job the backend ran for the task (or started, with O(wait=false)).
+  returned: when the backend ran a job
+  type: dict
+  contains:
+    job_id:
+      description: Job handle.
+      type: str
+    op:
+      description: What the job does.
+      type: str
+    progress:
+      description: Percent done.
+      type: int
+    status:
+      description: C(RUNNING), C(COMPLETE) or C(ERROR).
+      type: str
+error:
+  description: Exception class of a failure (C(InvalidValueEx), C(StorageElementBusyEx), ...).
+  returned: failed
+  type: str
+  sample: StorageElementBusyEx
+"""
+
+from ansible_collections.stormgmt.core.plugins.module_utils._lun import LunResource, lun_argument_spec
+from ansible_collections.stormgmt.core.plugins.module_utils._module import new_module, run_resource
+
+
+def main():
+    module = new_module(lun_argument_spec())
+    run_resource(module, LunResource)
+
+
+if __name__ == "__main__":
+    main()

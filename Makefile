@@ -1,0 +1,216 @@
+# Build and test entry points of the stormgmt.core collection.
+#
+# On a fresh Debian 12 machine (root, or a user with sudo) only two commands are needed:
+#   make demo   - install the tooling into .venv and run docs/examples/demo.yml on the simulator
+#   make test   - everything CI runs (.ci/run calls it), step by step, stopping at the first failure
+# `make help` lists every target.
+#
+# Layout of generated files (all ignored by git, removed by `make clean`):
+#   .venv/                      Python tooling pinned in requirements-dev.txt (`make distclean`)
+#   .cache/dist/                the collection tarball built by `ansible-galaxy collection build`
+#   .cache/collections/         that tarball installed: ansible_collections/stormgmt/core (demo, molecule)
+#   .cache/src/                 ansible_collections/stormgmt/core -> the work tree, a symlink, so that
+#                               pytest, ansible-lint and friends see the live sources
+#   .cache/sanity/, .cache/integration/
+#                               ansible_collections/stormgmt/core: fresh copies of the git-tracked
+#                               files, where ansible-test runs (it needs that directory layout)
+#   .cache/ansible-home/        ANSIBLE_HOME: ansible's tmp, galaxy and molecule state, kept out of ~
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
+
+ROOT   := $(CURDIR)
+VENV   := $(ROOT)/.venv
+CACHE  := $(ROOT)/.cache
+PYTHON ?= python3
+# ansible-core 2.19 runs on Python 3.11 here (Debian 12); ansible-test is told so explicitly.
+TEST_PYTHON ?= 3.11
+
+NAMESPACE  := stormgmt
+COLLECTION := core
+
+DIST_DIR        := $(CACHE)/dist
+COLLECTIONS_DIR := $(CACHE)/collections
+SRC_DIR         := $(CACHE)/src
+SRC_LINK        := $(SRC_DIR)/ansible_collections/$(NAMESPACE)/$(COLLECTION)
+SANITY_ROOT     := $(CACHE)/sanity/ansible_collections/$(NAMESPACE)/$(COLLECTION)
+INTEGRATION_ROOT := $(CACHE)/integration/ansible_collections/$(NAMESPACE)/$(COLLECTION)
+
+# Every recipe uses the tools of .venv, as if it were activated.
+export PATH        := $(VENV)/bin:$(PATH)
+export VIRTUAL_ENV := $(VENV)
+# Keep ansible's own state (tmp, galaxy cache, molecule's ephemeral dirs, and the copy of the
+# collection that molecule's prerun installs) inside .cache instead of ~/.ansible, where a
+# stale stormgmt.core would shadow the one under test. ansible-test keeps ~/.ansible/test.
+export ANSIBLE_HOME := $(CACHE)/ansible-home
+# Modules on localhost run with the Python that runs ansible (.venv, which has netaddr);
+# interpreter discovery would pick the system python3 instead.
+export ANSIBLE_PYTHON_INTERPRETER := $(VENV)/bin/python
+export ANSIBLE_FORCE_COLOR ?= false
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Unit and conformance tests import ansible_collections.stormgmt.core.* from the live tree.
+UNIT_ENV := PYTHONPATH=$(SRC_DIR)
+
+# `make sanity UNTRACKED=1` also tests files not yet `git add`ed (CI never sees those).
+UNTRACKED ?=
+
+# A step with nothing to run yet (no tests/unit, no scenarios...) says so, exits 0, and
+# notes it for the summary that `make test` prints.
+SKIPPED_LOG := $(CACHE)/skipped-steps
+skip = { echo "$(1): $(2), skipped"; mkdir -p $(CACHE); echo $(1) >>$(SKIPPED_LOG); exit 0; }
+
+.PHONY: help deps venv collection src-link sanity lint unit integration molecule conformance \
+        docs-lint demo test bench clean distclean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+# ---------------------------------------------------------------------------------------------
+# Setup
+
+deps: ## Install the missing Debian packages (tgt, libiscsi, qemu, filesystems, tooling)
+	@$(ROOT)/scripts/install-system-deps
+
+venv: $(VENV)/.stamp ## Create .venv and install requirements-dev.txt (again only when they change)
+
+# The stamp is newer than the requirement files once they are installed; pip runs again
+# only when one of them changes. A .venv whose python no longer starts (moved, or made on
+# another machine) is recreated.
+$(VENV)/.stamp: requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(ROOT)/scripts/install-system-deps python3-venv
+	@if ! $(VENV)/bin/python -c 'import sys' 2>/dev/null; then \
+	    echo "creating $(VENV) with $$(command -v $(PYTHON))"; \
+	    rm -rf $(VENV); $(PYTHON) -m venv $(VENV); \
+	fi
+	$(VENV)/bin/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+# ---------------------------------------------------------------------------------------------
+# Build
+
+src-link: ## Make .cache/src/ansible_collections/stormgmt/core a symlink to the work tree
+	@mkdir -p $(dir $(SRC_LINK))
+	@# relative, so that the tree may move: .cache/src/ansible_collections/stormgmt -> ../../../..
+	@ln -sfn ../../../.. $(SRC_LINK)
+
+collection: venv src-link ## Build the collection tarball and install it into .cache/collections
+	rm -rf $(DIST_DIR)
+	ansible-galaxy collection build --force --output-path $(DIST_DIR) $(ROOT)
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_DIR) ansible-galaxy collection install --offline --force \
+	    -p $(COLLECTIONS_DIR) $(DIST_DIR)/$(NAMESPACE)-$(COLLECTION)-*.tar.gz
+
+# ---------------------------------------------------------------------------------------------
+# Tests
+
+# ansible-test must run inside .../ansible_collections/stormgmt/core and only looks at files
+# under version control, so it runs on a fresh copy of the git-tracked files (scripts/copy-tracked
+# makes the copy a git repository of its own). Docker is not available here: --venv makes
+# ansible-test run from a virtual environment it manages, and every sanity test gets its own
+# virtual environment with its pinned requirements from PyPI (cached in ~/.ansible/test/venv).
+# scripts/ansible-test-pip-bootstrap lets ansible-test put pip into those environments offline.
+# The project rule is "sanity with no ignores": tests/sanity/ignore-*.txt must not exist.
+sanity: venv ## ansible-test sanity (all tests that can run here) on the git-tracked files
+	@if compgen -G 'tests/sanity/ignore-*.txt' >/dev/null; then \
+	    echo "error: tests/sanity/ignore-*.txt exists; this project runs sanity with no ignores" >&2; exit 1; \
+	fi
+	@$(ROOT)/scripts/copy-tracked $(if $(UNTRACKED),--untracked) $(SANITY_ROOT)
+	@$(ROOT)/scripts/ansible-test-pip-bootstrap $(VENV)/bin/python
+	@# --junit: ansible-test is silent about tests that pass or skip; junit-summary lists them.
+	cd $(SANITY_ROOT) && status=0 && env -u ANSIBLE_COLLECTIONS_PATH \
+	    ansible-test sanity --venv --requirements --python $(TEST_PYTHON) --color no --junit || status=$$?; \
+	$(ROOT)/scripts/junit-summary sanity tests/output/junit; exit $$status
+
+# --offline: do not let ansible-lint build and install its own copy of the collection;
+# it resolves stormgmt.core through the symlink tree, i.e. the live sources.
+# ansible-test's shellcheck sanity test only looks at *.sh files: the extension-less shell
+# helpers of the build get the same check here.
+SHELL_SCRIPTS = $(shell grep -lE '^#!.*[/ ](ba)?sh$$' $(wildcard scripts/* .ci/run benchmarks/run) /dev/null)
+
+lint: venv src-link ## ansible-lint, production profile (.ansible-lint); shellcheck on the build scripts
+	ANSIBLE_COLLECTIONS_PATH=$(SRC_DIR) ansible-lint --offline
+	shellcheck $(SHELL_SCRIPTS)
+
+unit: venv src-link ## pytest tests/unit (imports ansible_collections.stormgmt.core from the work tree)
+	@if [ ! -d tests/unit ]; then $(call skip,unit,no tests/unit yet); fi; \
+	$(UNIT_ENV) pytest tests/unit
+
+conformance: venv src-link ## pytest tests/conformance (the suite every backend passes)
+	@if [ ! -d tests/conformance ]; then $(call skip,conformance,no tests/conformance yet); fi; \
+	$(UNIT_ENV) pytest tests/conformance
+
+# --local: the targets run with .venv's Python, which has the collection's requirements
+# (netaddr); --venv would need them repeated in tests/integration/requirements.txt.
+# Targets need root for tgt, loop devices and mounts (CI runs as root).
+integration: venv ## ansible-test integration on the git-tracked files (skipped while there are no targets)
+	@if [ -z "$$(git ls-files tests/integration/targets)" ]; then \
+	    $(call skip,integration,no tracked targets under tests/integration/targets yet); \
+	fi; \
+	$(ROOT)/scripts/copy-tracked $(if $(UNTRACKED),--untracked) $(INTEGRATION_ROOT); \
+	cd $(INTEGRATION_ROOT) && env -u ANSIBLE_COLLECTIONS_PATH \
+	    ansible-test integration --local --python $(TEST_PYTHON) --color no
+
+# molecule 26 in "collection mode": run from the directory holding galaxy.yml (it reads the
+# namespace and name there), it collects scenarios from extensions/molecule/*/molecule.yml
+# (extensions/molecule/config.yml, if present, is the base config they share; a molecule/
+# directory at the root would switch it back to the old layout, with a warning).
+# Its prerun builds and installs the collection into $ANSIBLE_HOME/collections but, with
+# ANSIBLE_* variables set, does not put that directory on the search path: stormgmt.core is
+# resolved through ANSIBLE_COLLECTIONS_PATH, which points at the tarball installed by
+# `make collection`, i.e. the collection as shipped. Scenarios use the default driver with
+# `managed: false` on localhost, so nothing is fetched.
+molecule: venv collection ## molecule test --all for the scenarios under extensions/molecule
+	@if ! compgen -G 'extensions/molecule/*/molecule.yml' >/dev/null; then \
+	    $(call skip,molecule,no scenarios under extensions/molecule yet); \
+	fi; \
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_DIR) molecule test --all
+
+# antsibull-docs puts the collection into a temporary ansible_collections tree itself, so it
+# takes the work tree directly; --plugin-docs also validates every plugin's and role's docs.
+docs-lint: venv ## antsibull-docs lint-collection-docs --plugin-docs
+	antsibull-docs lint-collection-docs --plugin-docs $(ROOT)
+
+# The order matters: cheap checks first; each step runs in its own make so that a failure
+# stops the run there and the time of each step is printed.
+TEST_STEPS := deps venv collection sanity lint unit conformance integration molecule docs-lint
+
+test: ## deps venv collection sanity lint unit conformance integration molecule docs-lint
+	@rm -f $(SKIPPED_LOG); total=$$(date +%s); passed=0; skipped=0; \
+	for step in $(TEST_STEPS); do \
+	    echo "=== make $$step"; start=$$(date +%s); \
+	    if ! $(MAKE) --no-print-directory $$step; then \
+	        echo "=== make $$step FAILED after $$(( $$(date +%s) - start ))s"; \
+	        echo "steps: $$passed passed, 1 failed, $$skipped skipped"; exit 1; \
+	    fi; \
+	    if grep -qx "$$step" $(SKIPPED_LOG) 2>/dev/null; then \
+	        skipped=$$((skipped + 1)); echo "=== make $$step skipped"; \
+	    else \
+	        passed=$$((passed + 1)); echo "=== make $$step ok ($$(( $$(date +%s) - start ))s)"; \
+	    fi; \
+	done; \
+	echo "=== make test: done in $$(( $$(date +%s) - total ))s"; \
+	echo "steps: $$passed passed, 0 failed, $$skipped skipped"
+
+# ---------------------------------------------------------------------------------------------
+# Demo, benchmarks, cleaning
+
+DEMO_PLAYBOOK := docs/examples/demo.yml
+
+demo: venv collection ## Run docs/examples/demo.yml on the simulator with the installed collection
+	@if [ ! -f $(DEMO_PLAYBOOK) ]; then \
+	    echo "error: $(DEMO_PLAYBOOK) does not exist yet; nothing to demonstrate" >&2; exit 1; \
+	fi
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_DIR) ansible-playbook $(DEMO_PLAYBOOK)
+
+bench: venv collection ## Run benchmarks/run (JSON results under benchmarks/results)
+	@if [ ! -x benchmarks/run ]; then $(call skip,bench,no benchmarks/run yet); fi; \
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_DIR) benchmarks/run
+
+clean: ## Remove .cache and test outputs (keeps .venv)
+	rm -rf $(CACHE) tests/output .pytest_cache
+	find $(ROOT) -path $(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean ## clean, and remove .venv too
+	rm -rf $(VENV)

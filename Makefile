@@ -121,7 +121,7 @@ sanity: venv ## ansible-test sanity (all tests that can run here) on the git-tra
 	@# --junit: ansible-test is silent about tests that pass or skip; junit-summary lists them.
 	cd $(SANITY_ROOT) && status=0 && env -u ANSIBLE_COLLECTIONS_PATH \
 	    ansible-test sanity --venv --requirements --python $(TEST_PYTHON) --color no --junit || status=$$?; \
-	$(ROOT)/scripts/junit-summary sanity tests/output/junit; exit $$status
+	$(VENV)/bin/python $(ROOT)/scripts/junit-summary sanity tests/output/junit; exit $$status
 
 # --offline: do not let ansible-lint build and install its own copy of the collection;
 # it resolves stormgmt.core through the symlink tree, i.e. the live sources.

@@ -29,7 +29,8 @@ _IQN = re.compile(r"^iqn\.[0-9]{4}-(?:0[1-9]|1[0-2])\.%s(?:\.%s)*(?::[a-z0-9.:-]
 _EUI = re.compile(r"^eui\.[0-9a-f]{16}$", re.IGNORECASE)
 _NAA = re.compile(r"^naa\.(?:[0-9a-f]{16}|[0-9a-f]{32})$", re.IGNORECASE)
 _WWPN_HEX = re.compile(r"^(?:0x)?([0-9a-f]{16})$", re.IGNORECASE)
-_WWPN_SEP = re.compile(r"^[0-9a-f]{2}(?:([:-])[0-9a-f]{2}){7}$", re.IGNORECASE)
+# one separator throughout: netaddr refuses a mixed one with an error of its own
+_WWPN_SEP = re.compile(r"^[0-9a-f]{2}([:-])[0-9a-f]{2}(?:\1[0-9a-f]{2}){6}$", re.IGNORECASE)
 
 # exports(5) host names may carry wildcards; a netgroup starts with '@'
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9*?](?:[a-z0-9*?-]{0,61}[a-z0-9*?])?)(?:\.[a-z0-9*?](?:[a-z0-9*?-]{0,61}[a-z0-9*?])?)*$")

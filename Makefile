@@ -141,14 +141,17 @@ conformance: venv src-link ## pytest tests/conformance (the suite every backend 
 
 # --local: the targets run with .venv's Python, which has the collection's requirements
 # (netaddr); --venv would need them repeated in tests/integration/requirements.txt.
-# Targets need root for tgt, loop devices and mounts (CI runs as root).
+# Targets need root for tgt, loop devices and mounts (CI runs as root). Targets with the
+# `destructive` alias (they start daemons, attach loop devices, mount) run too: `make test` is
+# everything CI runs. On a machine you care about: make integration INTEGRATION_ARGS=
+INTEGRATION_ARGS ?= --allow-destructive
 integration: venv ## ansible-test integration on the git-tracked files (skipped while there are no targets)
-	@if [ -z "$$(git ls-files tests/integration/targets)" ]; then \
+	@if [ -z "$$(git ls-files $(if $(UNTRACKED),--cached --others --exclude-standard) tests/integration/targets)" ]; then \
 	    $(call skip,integration,no tracked targets under tests/integration/targets yet); \
 	fi; \
 	$(ROOT)/scripts/copy-tracked $(if $(UNTRACKED),--untracked) $(INTEGRATION_ROOT); \
 	cd $(INTEGRATION_ROOT) && env -u ANSIBLE_COLLECTIONS_PATH \
-	    ansible-test integration --local --python $(TEST_PYTHON) --color no
+	    ansible-test integration --local --python $(TEST_PYTHON) --color no $(INTEGRATION_ARGS)
 
 # molecule 26 in "collection mode": run from the directory holding galaxy.yml (it reads the
 # namespace and name there), it collects scenarios from extensions/molecule/*/molecule.yml
@@ -200,7 +203,9 @@ demo: venv collection ## Run docs/examples/demo.yml on the simulator with the in
 	@if [ ! -f $(DEMO_PLAYBOOK) ]; then \
 	    echo "error: $(DEMO_PLAYBOOK) does not exist yet; nothing to demonstrate" >&2; exit 1; \
 	fi
-	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_DIR) ansible-playbook $(DEMO_PLAYBOOK)
+	@# The demo runs on the implicit localhost: no inventory needed, so no warning about one.
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_DIR) ANSIBLE_INVENTORY_UNPARSED_WARNING=false \
+	    ANSIBLE_LOCALHOST_WARNING=false ansible-playbook $(DEMO_PLAYBOOK)
 
 bench: venv collection ## Run benchmarks/run (JSON results under benchmarks/results)
 	@if [ ! -x benchmarks/run ]; then $(call skip,bench,no benchmarks/run yet); fi; \

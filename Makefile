@@ -157,11 +157,15 @@ integration: venv ## ansible-test integration on the git-tracked files (skipped 
 # namespace and name there), it collects scenarios from extensions/molecule/*/molecule.yml
 # (extensions/molecule/config.yml, if present, is the base config they share; a molecule/
 # directory at the root would switch it back to the old layout, with a warning).
-# Its prerun builds and installs the collection into $ANSIBLE_HOME/collections but, with
-# ANSIBLE_* variables set, does not put that directory on the search path: stormgmt.core is
-# resolved through ANSIBLE_COLLECTIONS_PATH, which points at the tarball installed by
+# Its prerun builds and installs the collection into $ANSIBLE_HOME/collections, but its
+# ansible runtime is not isolated: it does not add that directory to the search path, it
+# relies on ansible's own (where ~/.ansible/collections, by default, would gather stale copies).
+# So ANSIBLE_COLLECTIONS_PATH names the collections root (the directory that holds
+# ansible_collections/, not ansible_collections/ itself) explicitly: the tarball installed by
 # `make collection`, i.e. the collection as shipped. Scenarios use the default driver with
-# `managed: false` on localhost, so nothing is fetched.
+# `managed: false` on localhost (and ansible_python_interpreter: "{{ ansible_playbook_python }}"
+# in their inventory), so nothing is fetched. molecule logs "CRITICAL 'extensions/molecule/
+# default/molecule.yml' glob failed" when there is no `default` scenario; it is not an error.
 molecule: venv collection ## molecule test --all for the scenarios under extensions/molecule
 	@if ! compgen -G 'extensions/molecule/*/molecule.yml' >/dev/null; then \
 	    $(call skip,molecule,no scenarios under extensions/molecule yet); \

@@ -19,7 +19,7 @@ description:
   - On backends with iSCSI targets the result names the target the initiators log in to
     (RV(access_group.target_iqn), RV(access_group.portal)).
 author:
-  - stormgmt.core contributors
+  - stormgmt.core contributors (@stormgmt)
 extends_documentation_fragment:
   - stormgmt.core.connection
   - stormgmt.core.connection.attributes

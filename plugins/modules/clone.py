@@ -13,11 +13,11 @@ version_added: 0.1.0
 description:
   - Creates a writable copy of a LUN or network file system, or of one of its snapshots (a snap clone), splits a
     clone from its parent, or deletes it.
-  - A clone of a LUN is a LUN: it can be mapped to access groups, resized with M(stormgmt.core.lun) and deleted by
+  - A clone of a LUN is a LUN. It can be mapped to access groups, resized with M(stormgmt.core.lun) and deleted by
     either module. A clone of a file system is a file system.
   - A clone depends on its parent until it is split; the parent cannot be deleted while it has clones.
 author:
-  - stormgmt.core contributors
+  - stormgmt.core contributors (@stormgmt)
 extends_documentation_fragment:
   - stormgmt.core.connection
   - stormgmt.core.connection.attributes

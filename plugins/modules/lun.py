@@ -16,7 +16,7 @@ description:
     they are compared, so V(1000) and V(1024) are the same LUN on a 512-byte block backend.
   - A task that fails leaves the LUN as it was.
 author:
-  - stormgmt.core contributors
+  - stormgmt.core contributors (@stormgmt)
 extends_documentation_fragment:
   - stormgmt.core.connection
   - stormgmt.core.connection.attributes

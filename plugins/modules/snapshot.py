@@ -15,7 +15,7 @@ description:
     back to it.
   - Snapshot names are unique among the snapshots of one parent, so every LUN may have its own V(daily).
 author:
-  - stormgmt.core contributors
+  - stormgmt.core contributors (@stormgmt)
 extends_documentation_fragment:
   - stormgmt.core.connection
   - stormgmt.core.connection.attributes

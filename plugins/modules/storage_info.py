@@ -15,7 +15,7 @@ description:
     same records the other modules return.
   - Reads only; never changes anything.
 author:
-  - stormgmt.core contributors
+  - stormgmt.core contributors (@stormgmt)
 extends_documentation_fragment:
   - stormgmt.core.connection
 attributes:
@@ -24,6 +24,7 @@ attributes:
     description: Reads only, so check mode returns the same facts.
   diff_mode:
     support: none
+    description: Reads only, so there is nothing to diff.
   action_group:
     support: full
     membership:

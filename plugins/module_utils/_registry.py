@@ -34,6 +34,9 @@ def backend_class(uri: ServerURI):
     if scheme == "sim":
         from ansible_collections.stormgmt.core.plugins.module_utils.backends.sim import SimBackend
         return SimBackend
+    if scheme.startswith("plugin+"):
+        from ansible_collections.stormgmt.core.plugins.module_utils.backends.external import ExternalBackend
+        return ExternalBackend
     raise ValueFormatEx(
         "server %r uses the unknown scheme '%s'; known schemes: %s" % (uri.text, scheme, ", ".join(KNOWN_SCHEMES)),
         "server")

@@ -86,11 +86,18 @@ def _subprocess_executor(argv: list, input_text: str | None, timeout: float | No
     return proc.returncode, proc.stdout, proc.stderr
 
 
+def _subprocess_spawner(argv: list, env: dict | None, stderr) -> subprocess.Popen:
+    return subprocess.Popen(  # noqa: S603 - argv list, never a shell
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=env, close_fds=True)
+
+
 class Runner:
     """One external program with its argument formats."""
 
     #: (argv, input, timeout, env) -> (rc, stdout, stderr); tests replace it
     executor = staticmethod(_subprocess_executor)
+    #: (argv, env, stderr) -> a Popen-like process with stdin/stdout pipes
+    spawner = staticmethod(_subprocess_spawner)
 
     def __init__(self, program: str, formats: dict | None = None, *, package: str | None = None,
                  secrets: tuple = (), error=OperationFailedEx, timeout: float | None = 120) -> None:
@@ -154,6 +161,15 @@ class Runner:
             raise (error or self.error)("%s failed (exit %d): %s" % (
                 self.masked(argv, values), rc, self._mask_text(detail[-1] if detail else "no message", values)))
         return result
+
+    def spawn(self, order="", *, env: dict | None = None, stderr=None, error=None, **values):
+        """Start the program as a co-process that converses over stdin/stdout (the
+        external backend's plug-ins) and return the process; the caller owns it."""
+        argv = self.argv(order, values)
+        try:
+            return self.spawner(argv, env, stderr)
+        except OSError as exc:
+            raise (error or self.error)("cannot run %s: %s" % (self.program, exc.strerror)) from None
 
     def _mask_text(self, text: str, values: dict) -> str:
         for name in self.secrets:

@@ -231,6 +231,8 @@ def validate(kind: str, record: dict) -> dict:
                 raise MissingKeyEx("the %s record lacks the required field '%s'" % (kind, field), field)
             continue
         value = record[field]
+        if value is None and not required:
+            continue  # an optional field may be unknown (make() fills absent ones with None)
         if not _type_ok(ftype, value):
             raise ValueFormatEx(
                 "field '%s' of a %s record must be %s, got %r" % (field, kind, ftype.replace("?", " or null"), value),

@@ -39,7 +39,7 @@ _NETGROUP = re.compile(r"^@[A-Za-z0-9_.-]+$")
 
 def validate_name(name, what: str = "name") -> str:
     """Object names: 1-63 of [A-Za-z0-9_.-], not starting with '.' or '-'."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):  # match() lets 'db01\n' through
         raise InvalidValueEx(
             "%s %r is not a valid name: use 1 to 63 characters from A-Z a-z 0-9 _ . - "
             "not starting with '.' or '-'" % (what, name), what)

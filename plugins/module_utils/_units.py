@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from ansible.module_utils.common.text.formatters import human_to_bytes
@@ -30,6 +31,8 @@ def parse_size(value, what: str = "size") -> int:
     if isinstance(value, int):
         size = value
     elif isinstance(value, float):
+        if not math.isfinite(value):  # YAML .inf / .nan
+            raise ValueFormatEx("%s must be a finite number of bytes, got %r" % (what, value), what)
         size = int(value)
     else:
         text = str(value).strip()

@@ -460,7 +460,8 @@ class ExternalBackend(StorageArrayPlugin, FileSystemPlugin):
     def _check_name(self, method: str, kind: str, record: dict, params: dict) -> None:
         field = _NAME_FIELD[kind]
         if record[field] != params.get("name"):
-            raise ValueFormatEx("asked for %r, got the record of %r" % (params.get("name"), record[field]), field)
+            raise ValueFormatEx("asked for %r, got a record whose field '%s' is %r" % (params.get("name"), field, record[field]),
+                              field)
 
     # --- the API: everything else is generated from METHODS below -----------------
     def get_server(self) -> dict:

@@ -155,6 +155,8 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
                     "the simulator state %s has schema version %s but this collection reads version %s; "
                     "use the collection release that wrote it, or another path" % (self.path, version, SCHEMA_VERSION))
             db.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.OperationalError as error:
+            raise InvalidStorageArrayEx("cannot use the simulator state %s: %s" % (self.path, error)) from None
         except sqlite3.DatabaseError as error:
             raise InvalidStorageArrayEx(
                 "%s is not a stormgmt simulator state file (%s)" % (self.path, error)) from None
@@ -174,8 +176,18 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
         return int(row[0])
 
     def _create(self, db) -> None:
-        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            db.execute("PRAGMA journal_mode = WAL")
+        # Switching to WAL needs the file to itself and SQLite does not wait for that
+        # (no busy handler): forks opening a new file at the same moment retry.
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    db.execute("PRAGMA journal_mode = WAL")
+                break
+            except sqlite3.OperationalError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
         db.execute("BEGIN IMMEDIATE")
         try:
             for statement in _TABLES.split(";"):
@@ -394,8 +406,8 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
         with self._write() as db:
             row = self._existing_lun(db, name)
             self._check_not_busy(row, "LUN '%s'" % name)
-            pool = self._pool_row(db, row["pool_name"])
             self._release(db, row["pool_id"], row["size"], bool(row["thin"]))
+            pool = self._pool_row(db, row["pool_name"])  # read after the release: the old size is free again
             self._reserve(db, pool, size, bool(row["thin"]), "LUN '%s' at %s" % (name, format_size(size)))
             db.execute("UPDATE luns SET size = ?, content_gen = content_gen + 1 WHERE id = ?", (size, row["id"]))
             return self._lun_record(db, self._lun_row(db, name))
@@ -506,8 +518,8 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
                     "restoring snapshot '%s' would change the data under the initiators of access group(s) %s "
                     "that %s is mapped to; unmap it first" % (name, ", ".join(groups), what))
             if snap["size"] != lun_row["size"]:
-                pool = self._pool_row(db, lun_row["pool_name"])
                 self._release(db, lun_row["pool_id"], lun_row["size"], bool(lun_row["thin"]))
+                pool = self._pool_row(db, lun_row["pool_name"])
                 self._reserve(db, pool, snap["size"], bool(lun_row["thin"]), what)
             db.execute("UPDATE luns SET size = ?, content_gen = ? WHERE id = ?",
                        (snap["size"], snap["content_gen"], lun_row["id"]))
@@ -605,7 +617,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
                 raise InvalidValueEx("access group '%s' already exists" % name, "name")
             group_id = db.execute("INSERT INTO access_groups (uuid, name) VALUES (?, ?)",
                                   (str(uuidlib.uuid4()), name)).lastrowid
-            db.executemany("INSERT INTO group_entries (group_id, entry) VALUES (?, ?)",
+            db.executemany("INSERT OR IGNORE INTO group_entries (group_id, entry) VALUES (?, ?)",
                            [(group_id, entry) for entry in entries])
             for lun in luns:
                 self._map(db, group_id, name, lun["name"], lun.get("lun_id"))
@@ -623,6 +635,11 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
             for lun_name in changes.get("unmap", []):
                 lun = self._existing_lun(db, lun_name)
                 db.execute("DELETE FROM mappings WHERE group_id = ? AND lun_id = ?", (row["id"], lun["id"]))
+            # drop the old mappings of remapped LUNs first, so one update can swap two LUN numbers
+            for lun in changes.get("map", []):
+                remapped = self._lun_row(db, lun["name"])
+                if remapped is not None:
+                    db.execute("DELETE FROM mappings WHERE group_id = ? AND lun_id = ?", (row["id"], remapped["id"]))
             for lun in changes.get("map", []):
                 self._map(db, row["id"], name, lun["name"], lun.get("lun_id"))
             if "chap" in changes:

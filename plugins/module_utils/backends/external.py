@@ -217,7 +217,7 @@ class ExternalBackend(StorageArrayPlugin, FileSystemPlugin):
                 problem = problem or "'types' must be a non-empty list of %s" % " and ".join(TYPES)
         if problem:
             self._fail("plug-in %s answered plugin.info with %s: %s" % (self.name, _excerpt(info), problem))
-        if info["api_version"].split(".")[0] != API_VERSION.split(".")[0]:
+        if info["api_version"].split(".", 1)[0] != API_VERSION.split(".", 1)[0]:
             self._kill()
             raise OperationPreReqNotMetEx(
                 "plug-in %s %s speaks protocol version %s; this collection speaks %s: install a matching "
@@ -460,8 +460,8 @@ class ExternalBackend(StorageArrayPlugin, FileSystemPlugin):
     def _check_name(self, method: str, kind: str, record: dict, params: dict) -> None:
         field = _NAME_FIELD[kind]
         if record[field] != params.get("name"):
-            raise ValueFormatEx("asked for %r, got a record whose field '%s' is %r" % (params.get("name"), field, record[field]),
-                              field)
+            raise ValueFormatEx(
+                "asked for %r, got a record whose field '%s' is %r" % (params.get("name"), field, record[field]), field)
 
     # --- the API: everything else is generated from METHODS below -----------------
     def get_server(self) -> dict:

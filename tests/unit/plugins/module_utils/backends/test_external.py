@@ -358,8 +358,8 @@ def test_terse_records_are_completed_with_the_optional_fields(backend, fake):
     ("list_pools", (), [{"vol_name": "pool0"}], "vol_total_sz"),
     ("get_abilities", (), {"create_lun": "MAYBE"}, "create_lun"),
     ("get_abilities", (), {"teleport": "YES"}, "teleport"),
-    ("create_lun", ("db01", "pool0", 1048576, True, None), {"job_id": "j1", "progress": 0, "status": "DREAMING",
-                                                             "op": "create"}, "status"),
+    ("create_lun", ("db01", "pool0", 1048576, True, None),
+     {"job_id": "j1", "progress": 0, "status": "DREAMING", "op": "create"}, "status"),
 ])
 def test_a_malformed_answer_is_value_format_naming_plugin_method_and_field(backend, fake, method, args, answer, field):
     fake.script({method: {"result": answer}})

@@ -29,6 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.d
     os.path.abspath(__file__)))))))
 PLUGINS = os.path.join(ROOT, "contrib", "plugins")
 PLUGIN = os.path.join(PLUGINS, "stormgmt-plugin-jsonfile")
+SOURCE = os.path.join(PLUGINS, "stormgmt_plugin_jsonfile.py")
 MiB = 1024 * 1024
 
 
@@ -41,7 +42,7 @@ def converse(requests: list) -> list:
     """Send request objects to a fresh plug-in process; return the answers, one per line."""
     text = "".join(json.dumps(request) + "\n" for request in requests)
     # -I -S: no user site, no site-packages, no PYTHONPATH: the standard library only
-    done = subprocess.run([sys.executable, "-I", "-S", PLUGIN], input=text, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-I", "-S", SOURCE], input=text, capture_output=True, text=True,
                           timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
@@ -53,7 +54,7 @@ def request(ident, method, **params):
 
 def test_it_is_executable_and_uses_no_collection_code():
     assert os.access(PLUGIN, os.X_OK)
-    with open(PLUGIN) as handle:
+    with open(SOURCE) as handle:
         source = handle.read()
     assert "ansible_collections" not in source and "import ansible" not in source
 
@@ -82,7 +83,7 @@ def test_a_raw_session_as_the_protocol_document_describes(tmp_path):
 
 def test_bad_requests_get_jsonrpc_errors_not_a_crash(tmp_path):
     text = "this is not json\n" + json.dumps(request(2, "create_lun", name="x")) + "\n"
-    done = subprocess.run([sys.executable, "-I", "-S", PLUGIN], input=text, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-I", "-S", SOURCE], input=text, capture_output=True, text=True,
                           timeout=60, check=False)
     answers = [json.loads(line) for line in done.stdout.splitlines()]
     assert answers[0]["error"]["code"] == -32700 and answers[0]["id"] is None

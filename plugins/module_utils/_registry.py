@@ -18,7 +18,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils.plugin import Server
 # extra schemes registered at run time (tests register fakes here)
 _REGISTERED: dict = {}
 
-KNOWN_SCHEMES = ("sim", "plugin+NAME")
+KNOWN_SCHEMES = ("sim", "tgt", "plugin+NAME")
 
 
 def register(cls):
@@ -34,6 +34,9 @@ def backend_class(uri: ServerURI):
     if scheme == "sim":
         from ansible_collections.stormgmt.core.plugins.module_utils.backends.sim import SimBackend
         return SimBackend
+    if scheme == "tgt":
+        from ansible_collections.stormgmt.core.plugins.module_utils.backends.tgt import TgtBackend
+        return TgtBackend
     if scheme.startswith("plugin+"):
         from ansible_collections.stormgmt.core.plugins.module_utils.backends.external import ExternalBackend
         return ExternalBackend

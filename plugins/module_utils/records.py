@@ -123,6 +123,8 @@ SCHEMA = {
         "portal": (_OSTR, False, None),
         "chap_username": (_OSTR, False, None),
         "mutual_chap_username": (_OSTR, False, None),
+        # None when the group works as configured; otherwise why not (e.g. tgt: CHAP locked)
+        "status": (_OSTR, False, None),
     },
     "file_system": {
         "name": (_STR, True, None),

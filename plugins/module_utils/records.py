@@ -136,6 +136,7 @@ SCHEMA = {
         "array_path": (_OSTR, False, None),
         "mount_options": (_LIST, True, None),
         "export_opts": (_LIST, True, None),
+        "export_clients": (_LIST, False, None),  # NFS clients the file system is exported to
         "state": (_STR, True, FS_STATES),
         "status": (_STR, True, None),
         "access_grp_names": (_LIST, False, None),
@@ -170,6 +171,8 @@ SCHEMA = {
         "status": (_STR, True, None),
         "src": (_OSTR, False, None),
         "fstype": (_OSTR, False, None),
+        "mounted": (_BOOL, False, None),
+        "fstab_entry": (_OSTR, False, None),  # the fstab line for the mount point, or None
         "extra_info": (_OSTR, False, None),
     },
     "backing_device": {

@@ -36,6 +36,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     StorageElementBusyEx,
     ValueFormatEx,
 )
+from ansible_collections.stormgmt.core.plugins.module_utils.backends._sim_fs import FS_TABLES, SimFileSystems
 from ansible_collections.stormgmt.core.plugins.module_utils.plugin import (
     FileSystemPlugin,
     StorageArrayPlugin,
@@ -81,7 +82,7 @@ CREATE TABLE IF NOT EXISTS mappings (
 CREATE INDEX IF NOT EXISTS mappings_lun ON mappings(lun_id);
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, op TEXT NOT NULL, started REAL NOT NULL, until REAL NOT NULL);
-"""
+""" + FS_TABLES
 
 _PBKDF2_ROUNDS = 50000
 
@@ -108,7 +109,7 @@ def secret_matches(secret: str, stored: str | None) -> bool:
     return hmac.compare_digest(candidate.hex(), digest)
 
 
-class SimBackend(StorageArrayPlugin, FileSystemPlugin):
+class SimBackend(SimFileSystems, StorageArrayPlugin, FileSystemPlugin):
     scheme = "sim"
     block_size = 512
     min_lun_id = 1
@@ -667,10 +668,3 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
         if row["mutual_user"] != chap.get("mutual_username"):
             return False
         return not row["mutual_user"] or secret_matches(chap["mutual_password"], row["mutual_hash"])
-
-    # --- file systems: see the filesystem issue -----------------------------
-    def list_filesystems(self):
-        return []
-
-    def list_fs_snapshots(self, filesystem=None):
-        return []

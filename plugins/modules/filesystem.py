@@ -1,0 +1,256 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, stormgmt.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: filesystem
+short_description: Manage network file systems on a storage server, or file systems on block devices
+version_added: 0.1.0
+description:
+  - Two kinds of file system, chosen by O(device).
+  - Without O(device), a B(network) file system made by the storage server behind O(server) in a pool, with a size,
+    exported to NFS clients or access groups. The simulator keeps each one as a real directory beside its state
+    file; RV(filesystem.access_path) is that directory, which M(stormgmt.core.mount) bind mounts.
+  - With O(device), a B(block based) file system made on a block device or image file of the managed node (an
+    image file is attached to a loop device for the time of the task). It is made only when the device holds
+    none; it is grown when the device has grown.
+  - A second run with the same options changes nothing. A task that fails leaves the file system as it was.
+  - Snapshots and clones of network file systems are managed with M(stormgmt.core.snapshot) and
+    M(stormgmt.core.clone) (option C(filesystem)).
+author:
+  - stormgmt.core contributors
+extends_documentation_fragment:
+  - stormgmt.core.connection
+  - stormgmt.core.connection.attributes
+options:
+  name:
+    description:
+      - Name of a network file system, unique on the storage server (1 to 63 characters from C(A-Z a-z 0-9 _ . -),
+        not starting with C(.) or C(-)). Required without O(device).
+      - With O(device), the label written when the file system is made (ext4 at most 16 bytes, xfs 12). A file
+        system that exists keeps its label.
+    type: str
+  pool:
+    description:
+      - Pool a network file system is carved from. Defaults to the backend's default pool when it is created.
+      - A file system cannot move to another pool; naming a different pool for an existing one fails.
+    type: str
+  size:
+    description:
+      - Size (quota) of a network file system in bytes, or a number with a unit (V(512M), V(10G), V(10GiB)).
+      - Required to create it. Another size resizes it; it cannot shrink below the space its files use.
+      - The simulator counts the size in its pool; it does not stop writes beyond it.
+    type: raw
+  export:
+    description:
+      - How a network file system is exported. When given, the export is exactly this (V({}) removes it);
+        when not given, the export is left as it is.
+      - M(stormgmt.core.mount) mounts a simulator file system only on a host it is exported to (V(*),
+        V(localhost), the host name, V(127.0.0.1) or a network holding it).
+    type: dict
+    suboptions:
+      clients:
+        description:
+          - NFS clients, each V(*), an IP address, a network in CIDR form, a host name (wildcards V(*) and V(?)
+            allowed) or an V(@netgroup). Normalised (lower case, networks to their base address) and sorted.
+        type: list
+        elements: str
+      access_groups:
+        description:
+          - Access groups (M(stormgmt.core.access_group)) whose NFS clients the file system is exported to.
+        type: list
+        elements: str
+      options:
+        description:
+          - Export options as in C(exports(5)), for example V(rw), V(sync), V(no_root_squash).
+        type: list
+        elements: str
+  device:
+    description:
+      - Makes this a block based file system on this device of the managed node. An absolute path to a block
+        device (V(/dev/sdb)) or to an image file, which is attached through a loop device.
+      - C(iscsi://host[:port]/target-iqn/lun) URLs are reserved for LUNs attached by the host; they fail with
+        C(NoSuchOperationEx) in this release.
+    type: str
+  fstype:
+    description:
+      - Type of the block based file system, one of V(ext4), V(xfs), V(btrfs). Required to make one; another
+        value fails with C(InvalidFSTypeEx).
+      - xfs needs a device of at least 300 MiB, btrfs of at least 114 MiB.
+    type: str
+  force:
+    description:
+      - Block based (O(device)) and O(state=present), make O(fstype) even when the device holds another file system
+        or a partition table; its data is lost. A file system of the O(fstype) asked for is never made again.
+      - Network and O(state=absent), delete the file system with its snapshots and its export; clones made
+        from it become independent.
+      - A mounted file system is never replaced or deleted.
+    type: bool
+    default: false
+  grow:
+    description:
+      - Block based, grow the file system to the size of its device when the device is larger by 1 MiB or more
+        (C(resize2fs), C(xfs_growfs), C(btrfs filesystem resize)). An xfs or btrfs file system that is not
+        mounted is mounted on a private temporary directory for the time of the resize.
+    type: bool
+    default: true
+  state:
+    description:
+      - V(present) makes (or grows, resizes, exports) the file system.
+      - V(absent) deletes a network file system, or erases the file system signatures of a block device
+        (C(wipefs --all)). A mounted file system fails with C(FileSystemBusyEx); a network one with snapshots,
+        clones or an export too, unless O(force=true).
+    type: str
+    choices: [present, absent]
+    default: present
+notes:
+  - Block based file systems need root on the managed node and the tools of their type (e2fsprogs, xfsprogs,
+    btrfs-progs), plus util-linux (blkid, losetup, wipefs, mount).
+seealso:
+  - module: stormgmt.core.mount
+  - module: stormgmt.core.snapshot
+  - module: stormgmt.core.clone
+"""
+
+EXAMPLES = r"""
+- name: A network file system of 10 GiB, exported to one network, on the simulator
+  stormgmt.core.filesystem:
+    server: sim:///var/lib/stormgmt/sim.db
+    name: home
+    size: 10G
+    export:
+      clients: [192.0.2.0/24, localhost]
+      options: [rw, sync, no_root_squash]
+
+- name: Grow it
+  stormgmt.core.filesystem:
+    server: sim:///var/lib/stormgmt/sim.db
+    name: home
+    size: 20G
+
+- name: An ext4 file system on a block device
+  stormgmt.core.filesystem:
+    device: /dev/vdb
+    fstype: ext4
+    name: data
+
+- name: An xfs file system in an image file (attached through a loop device)
+  stormgmt.core.filesystem:
+    device: /srv/images/scratch.img
+    fstype: xfs
+
+- name: Delete the network file system with its snapshots
+  stormgmt.core.filesystem:
+    server: sim:///var/lib/stormgmt/sim.db
+    name: home
+    state: absent
+    force: true
+"""
+
+RETURN = r"""
+filesystem:
+  description:
+    - The File System record after the task (in check mode, as it would be); empty when absent.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Name of a network file system; label (or O(device)) of a block based one.
+      type: str
+      sample: home
+    uuid:
+      description: UUID of the file system; V(null) in check mode before it exists.
+      type: str
+    size:
+      description: Size in bytes (quota of a network file system, size of a block based one).
+      type: int
+      sample: 10737418240
+    free_sz:
+      description: Bytes free.
+      type: int
+    access_path:
+      description:
+        - Where a host reaches a network file system. For the simulator, its directory on the managed node,
+          which M(stormgmt.core.mount) bind mounts. V(null) for block based ones.
+      type: str
+      sample: /var/lib/stormgmt/sim.db.fs/home
+    array_path:
+      description: C(pool/name) of a network file system on the storage server.
+      type: str
+      sample: pool0/home
+    mount_options:
+      description: Options a host mounts a network file system with (V([bind]) for the simulator).
+      type: list
+      elements: str
+    export_opts:
+      description: Export options.
+      type: list
+      elements: str
+    export_clients:
+      description: NFS clients the file system is exported to, normalised and sorted.
+      type: list
+      elements: str
+      sample: [192.0.2.0/24, localhost]
+    access_grp_names:
+      description: Access groups the file system is exported to.
+      type: list
+      elements: str
+    state:
+      description: One of C(UNMOUNTED), C(MOUNTED), C(MOUNTED_READONLY) (mounted on the managed node), C(ERROR).
+      type: str
+      sample: UNMOUNTED
+    status:
+      description: Readable status, naming the mount points.
+      type: str
+    fstype:
+      description: Type of a block based file system (V(null) for network ones).
+      type: str
+      sample: ext4
+    backing_device:
+      description: The pool of a network file system; the O(device) of a block based one.
+      type: str
+      sample: /srv/images/scratch.img
+    vol_group_name:
+      description: Pool of a network file system.
+      type: str
+    parent:
+      description: File system a clone was made from; V(null) when none or after a split.
+      type: str
+    parent_snapshot:
+      description: Snapshot a clone was made from, or V(null).
+      type: str
+action:
+  description: What the task did or, in check mode, would do (V(create), V(update), V(grow), V(replace), V(delete)).
+  returned: changed
+  type: str
+  sample: create
+job:
+  description: The last job the backend ran for the task.
+  returned: when the backend ran a job
+  type: dict
+error:
+  description: Exception class of a failure.
+  returned: failed
+  type: str
+  sample: FileSystemBusyEx
+"""
+
+from ansible_collections.stormgmt.core.plugins.module_utils._filesystem import (
+    FILESYSTEM_MODULE_KWARGS,
+    filesystem_argument_spec,
+    filesystem_resource,
+)
+from ansible_collections.stormgmt.core.plugins.module_utils._module import new_module, run_resource
+
+
+def main():
+    module = new_module(filesystem_argument_spec(), **FILESYSTEM_MODULE_KWARGS)
+    run_resource(module, filesystem_resource)
+
+
+if __name__ == "__main__":
+    main()

@@ -20,6 +20,7 @@ import re
 
 from ansible_collections.stormgmt.core.plugins.module_utils import _host, records
 from ansible_collections.stormgmt.core.plugins.module_utils._engine import Plan, Resource
+from ansible_collections.stormgmt.core.plugins.module_utils._iscsi import iscsi_argument_spec
 from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import (
     normalize_nfs_client,
     unique,
@@ -55,6 +56,7 @@ def filesystem_argument_spec() -> dict:
         force=dict(type="bool", default=False),
         grow=dict(type="bool", default=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
+        **iscsi_argument_spec()
     )
 
 
@@ -248,11 +250,15 @@ class BlockFilesystem(Resource):
         return "file system on %s" % self.spec
 
     def _attachment(self, attach: bool):
-        return _host.resolve_device(self.spec, self.params, attach=attach)
+        # without attach, an iSCSI LUN that is not attached is attached read-only to be looked at
+        return _host.resolve_device(self.spec, self.params, attach=attach, probe=not attach)
 
     def read(self):
         found = self._attachment(attach=False)
-        return self._record(found, _host.mountinfo())
+        try:
+            return self._record(found, _host.mountinfo())
+        finally:
+            found.release()
 
     def _record(self, found, table) -> dict | None:
         if found.device is None:
@@ -285,6 +291,12 @@ class BlockFilesystem(Resource):
 
     def plan(self, before):
         found = self._attachment(attach=False)
+        try:
+            return self._plan(before, found)
+        finally:
+            found.release()
+
+    def _plan(self, before, found):
         mounts = _mounts_of(found, _host.mountinfo()) if found.device else []
         if self.params["state"] == "absent":
             if before is None:

@@ -34,7 +34,6 @@ from ansible_collections.stormgmt.core.plugins.module_utils._runner import (
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     FileSystemBusyEx,
     InvalidValueEx,
-    NoSuchOperationEx,
     OperationFailedEx,
     OperationPreReqNotMetEx,
 )
@@ -313,24 +312,25 @@ def loop_refresh(device: str, image: str) -> None:
         LOSETUP("set_capacity", set_capacity=device)
 
 
-def resolve_device(spec: str, params: dict | None = None, attach: bool = True) -> Attachment:
+def resolve_device(spec: str, params: dict | None = None, attach: bool = True, probe: bool = False) -> Attachment:
     """THE way from what a user names as a device to a device path.
 
     * ``/dev/...`` block device: used as it is.
     * a regular file (image): its loop device when one is attached already; else, with
       ``attach``, a new loop device that :meth:`Attachment.release` detaches; without
       ``attach`` the file itself (blkid and mount -o loop read files).
-    * ``iscsi://host[:port]/target-iqn/lun``: attached on the host (see the iSCSI host
-      side); not available yet.
+    * ``iscsi://host[:port]/target-iqn/lun``: the LUN attached on this host by
+      :mod:`_iscsi` (options ``initiator_name``, ``chap`` in ``params``): its device when
+      attached already; else, with ``attach``, attached now (released by
+      :meth:`Attachment.release`); else, with ``probe``, attached read-only to be looked
+      at (kind file, released by :meth:`Attachment.release`); else no device (None).
 
     Anything else (missing path, directory, character device) raises before any change.
     """
     if not isinstance(spec, str) or not spec.strip():
         raise InvalidValueEx("a device must be a path or an iscsi:// URL, got %r" % (spec,), "device")
     if spec.lower().startswith("iscsi://"):
-        raise NoSuchOperationEx(
-            "device %s: attaching iSCSI LUNs on the host is not available yet in this collection; "
-            "attach the LUN by other means and name its block device" % spec)
+        return _iscsi_device(spec, params or {}, attach, probe)
     if not os.path.isabs(spec):
         raise InvalidValueEx("device %r must be an absolute path (or an iscsi:// URL)" % spec, "device")
     try:
@@ -351,6 +351,21 @@ def resolve_device(spec: str, params: dict | None = None, attach: bool = True) -
         return Attachment(spec, device, "loop", attached=True, release=lambda: loop_detach(device),
                           source=spec, backing_file=image)
     raise InvalidValueEx("device %s is neither a block device nor an image file" % spec, "device")
+
+
+def _iscsi_device(spec: str, params: dict, attach: bool, probe: bool) -> Attachment:
+    from ansible_collections.stormgmt.core.plugins.module_utils import _iscsi
+
+    found = _iscsi.attached(spec, params)
+    if found is None and (attach or probe):
+        found = _iscsi.attach(spec, params, readonly=not attach)
+    if found is None:
+        return Attachment(spec, None, "iscsi")
+    if found.method == "qemu-probe":
+        return Attachment(spec, found.device, "file", attached=True, release=found.detach, source=spec,
+                          backing_file=found.device)
+    return Attachment(spec, found.device, "iscsi", attached=found.created, release=found.detach, source=spec,
+                      backing_file=found.fuse_file)
 
 
 def same_device(left: str, right: str) -> bool:
@@ -557,7 +572,10 @@ def release_after_unmount(entry: MountEntry | None) -> None:
     unmount (mount -o loop sets autoclear), so there is nothing to do for it; a kind
     of device that is attached by this collection (iSCSI) detaches here.
     """
-    return None
+    if entry is not None and entry.source.startswith("/dev/loop"):
+        from ansible_collections.stormgmt.core.plugins.module_utils import _iscsi
+
+        _iscsi.release_device(entry.source)
 
 
 # --- fstab --------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ import uuid as uuidlib
 from ansible_collections.stormgmt.core.plugins.module_utils import _host, records
 from ansible_collections.stormgmt.core.plugins.module_utils._engine import Plan, Resource
 from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import validate_name
+from ansible_collections.stormgmt.core.plugins.module_utils._iscsi import STATE_DIR, find_attachment, iscsi_argument_spec
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     FileSystemAlreadyMountedEx,
     InvalidFSTypeEx,
@@ -70,6 +71,7 @@ def mount_argument_spec() -> dict:
         dump=dict(type="int", default=0),
         passno=dict(type="int", default=0),
         state=dict(type="str", required=True, choices=STATES),
+        **iscsi_argument_spec()
     )
 
 
@@ -535,6 +537,10 @@ def _live_source(live, table: list) -> str:
     if live.root != "/":
         return _host.bind_source(live, table) or live.source
     back = _host.loop_backing_file(live.source) if live.source.startswith("/dev/") else None
+    if back and back.startswith(STATE_DIR + "/"):
+        found = find_attachment(live.source)  # an iSCSI LUN attached in user space: its URL
+        if found is not None and found.lun is not None:
+            return found.lun.url
     return back or live.source
 
 

@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - stormgmt.core.connection
   - stormgmt.core.connection.attributes
+  - stormgmt.core.iscsi_initiator
 options:
   name:
     description:
@@ -73,8 +74,11 @@ options:
     description:
       - Makes this a block based file system on this device of the managed node. An absolute path to a block
         device (V(/dev/sdb)) or to an image file, which is attached through a loop device.
-      - C(iscsi://host[:port]/target-iqn/lun) URLs are reserved for LUNs attached by the host; they fail with
-        C(NoSuchOperationEx) in this release.
+      - An C(iscsi://host[:port]/target-iqn/lun) URL names a LUN of an iSCSI target (for example the
+        RV(stormgmt.core.access_group#module:access_group.target_iqn) of a V(tgt://) server), which this host
+        attaches with O(initiator_name) and O(chap) for the time of the task (or uses where it is attached
+        already, for example by a M(stormgmt.core.mount)); with open-iscsi where the kernel has an iSCSI
+        initiator, else in user space with C(qemu-storage-daemon).
     type: str
   fstype:
     description:

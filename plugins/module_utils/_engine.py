@@ -63,6 +63,8 @@ class Waiter:
         self._sleep = sleep
         self._clock = clock
         self.jobs: list = []
+        #: the job of this run that failed or outlived wait_timeout, if any
+        self.failed_job: dict | None = None
 
     def __call__(self, answer):
         if not is_job(answer):
@@ -77,6 +79,7 @@ class Waiter:
             elapsed = self._clock() - started
             if elapsed >= self.timeout:
                 self.jobs.append(job)
+                self.failed_job = job
                 raise OperationFailedEx(
                     "job %s (%s) did not finish within wait_timeout=%ss (progress %s%%); it goes on "
                     "on the storage server: run the task again later to see its result"
@@ -87,6 +90,7 @@ class Waiter:
         job = dict(job, elapsed=round(self._clock() - started, 3))
         self.jobs.append(job)
         if job.get("status") == "ERROR":
+            self.failed_job = job
             raise error_from_dict(job.get("error") or {"msg": "job %s failed" % job["job_id"]})
         return job
 
@@ -137,6 +141,9 @@ def converge(resource: Resource, check_mode: bool, run: Waiter) -> dict:
         except IPluginException:
             # Another run may have done the same thing at the same moment (two
             # forks creating one LUN): if nothing is left to do, that is success.
+            # Not when our own job failed or timed out: then the change is ours.
+            if run.failed_job is not None:
+                raise
             current = resource.read()
             if current == before or resource.plan(current).changed:
                 raise

@@ -159,3 +159,23 @@ def run_module(name: str, args: dict, check_mode: bool = False, diff: bool = Fal
 @pytest.fixture
 def module():
     return run_module
+
+
+def module_cycle(name: str, args: dict) -> dict:
+    """check mode -> apply -> idempotence in check mode -> idempotence; returns the apply result."""
+    predicted = run_module(name, args, check_mode=True, diff=True)
+    assert predicted["changed"] is True and not predicted.get("failed"), predicted
+    applied = run_module(name, args, diff=True)
+    assert applied["changed"] is True and not applied.get("failed"), applied
+    assert applied["action"] == predicted["action"]
+    for check_mode in (True, False):
+        again = run_module(name, args, check_mode=check_mode, diff=True)
+        assert again["changed"] is False and not again.get("failed"), again
+        assert "action" not in again
+    applied["_predicted"] = predicted
+    return applied
+
+
+@pytest.fixture
+def cycle():
+    return module_cycle

@@ -259,3 +259,26 @@ def test_wait_false_returns_the_running_job(tmp_path, params, open_backend):
     # the next run sees the LUN being made and has nothing to do
     again = converge(lun(backend, params, size="1G"), check_mode=False, run=Waiter(backend))
     assert again["changed"] is False
+
+
+def test_own_job_timing_out_is_a_failure_not_a_lost_race(tmp_path, params, open_backend):
+    """The LUN exists afterwards (being created), but by our job, which outlived wait_timeout."""
+    backend = open_backend("sim://%s/jobs.db?job_delay=60" % tmp_path)
+    clock = FakeClock()
+    waiter = Waiter(backend, timeout=2, sleep=clock.sleep, clock=clock)
+    with pytest.raises(OperationFailedEx) as info:
+        converge(lun(backend, params, size="1G"), check_mode=False, run=waiter)
+    assert "wait_timeout=2" in info.value.msg
+    assert waiter.failed_job["status"] == "RUNNING" and waiter.jobs[-1] is waiter.failed_job
+
+
+def test_own_job_failing_is_a_failure_even_if_the_object_looks_right():
+    class JobResource(Recording):
+        def apply(self, plan, before, run):
+            self.state = self._after  # the object appeared, but the job that made it failed
+            run(running())
+
+    clock = FakeClock()
+    resource = JobResource(before=None, plan=Plan("create", after={"name": "x"}), after={"name": "x"})
+    with pytest.raises(StorageElementBusyEx):
+        converge(resource, check_mode=False, run=Waiter(ScriptedJobs((None, "ERROR")), sleep=clock.sleep, clock=clock))

@@ -1,0 +1,268 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, stormgmt.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The simulator under parallel processes and crashes, as Ansible forks use it.
+
+Each child is a separate process (fork) with its own SQLite connection, as each
+module run is. These are the deliberately slower unit tests (a few seconds).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sqlite3
+import traceback
+
+import pytest
+
+from ansible_collections.stormgmt.core.plugins.module_utils import _registry
+from ansible_collections.stormgmt.core.plugins.module_utils._engine import Waiter, converge
+from ansible_collections.stormgmt.core.plugins.module_utils._lun import LunResource, lun_argument_spec
+from ansible_collections.stormgmt.core.plugins.module_utils.backends import sim as sim_mod
+
+MiB, GiB = 1024 ** 2, 1024 ** 3
+FORKS = 20
+LUNS_PER_FORK = 5
+# how long the parent waits for a child to reach a point; generous, never asserted as a duration
+PATIENCE = 120
+
+CTX = multiprocessing.get_context("fork")
+
+
+def lun_params(name, size="64M", thin=True, **extra):
+    params = dict((key, spec.get("default")) for key, spec in lun_argument_spec().items())
+    params.update(name=name, size=size, thin=thin, **extra)
+    return params
+
+
+def converge_lun(uri, name, size="64M", thin=True):
+    backend = _registry.connect(uri)
+    try:
+        return converge(LunResource(backend, lun_params(name, size, thin)), False, Waiter(backend))
+    finally:
+        backend.close()
+
+
+def _report(queue, fn, *args):
+    try:
+        queue.put(("ok", fn(*args)))
+    except BaseException:  # pylint: disable=broad-exception-caught
+        queue.put(("error", traceback.format_exc()))
+
+
+def _results(queue, count):
+    results = [queue.get(timeout=PATIENCE) for _ in range(count)]
+    errors = [detail for status, detail in results if status == "error"]
+    assert not errors, "\n".join(errors)
+    return [detail for _status, detail in results]
+
+
+# --- 20 forks creating LUNs at once -----------------------------------------------
+
+def _fork_creates(uri, index, go):
+    go.wait(PATIENCE)
+    changed = []
+    for number in range(LUNS_PER_FORK):
+        result = converge_lun(uri, "f%02d-lun%d" % (index, number), thin=number % 2 == 0)
+        changed.append(result["changed"])
+    return changed
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_twenty_forks_creating_luns_lose_nothing(tmp_path, counters_ok, round_):
+    # a fresh state file each round: the forks also race to create the schema
+    uri = "sim://%s/round%d/sim.db" % (tmp_path, round_)
+    queue, go = CTX.Queue(), CTX.Event()
+    children = [CTX.Process(target=_report, args=(queue, _fork_creates, uri, index, go)) for index in range(FORKS)]
+    for child in children:
+        child.start()
+    go.set()
+    changed = _results(queue, FORKS)
+    for child in children:
+        child.join(PATIENCE)
+        assert child.exitcode == 0
+    assert all(all(flags) for flags in changed)
+    backend = _registry.connect(uri)
+    try:
+        names = sorted(lun["name"] for lun in backend.list_luns())
+        assert names == sorted("f%02d-lun%d" % (i, n) for i in range(FORKS) for n in range(LUNS_PER_FORK))
+        counters_ok(backend)
+        pool0 = backend.list_pools()[0]
+        assert pool0["vol_alloc_sz"] == FORKS * LUNS_PER_FORK * 64 * MiB
+        assert pool0["vol_used_sz"] == FORKS * (LUNS_PER_FORK // 2) * 64 * MiB  # the thick ones
+    finally:
+        backend.close()
+
+
+def _fork_opens(uri, go):
+    go.wait(PATIENCE)
+    backend = _registry.connect(uri)
+    try:
+        return len(backend.list_pools())
+    finally:
+        backend.close()
+
+
+def test_twenty_forks_opening_a_new_state_file_at_once(tmp_path):
+    # the first run of a playbook with forks=20: all of them find no state file yet
+    for round_ in range(20):
+        uri = "sim://%s/new%d/sim.db" % (tmp_path, round_)
+        queue, go = CTX.Queue(), CTX.Event()
+        children = [CTX.Process(target=_report, args=(queue, _fork_opens, uri, go)) for _ in range(FORKS)]
+        for child in children:
+            child.start()
+        go.set()
+        assert _results(queue, FORKS) == [2] * FORKS
+        for child in children:
+            child.join(PATIENCE)
+
+
+# --- two forks racing for one name --------------------------------------------------
+
+def _racer(uri, barrier):
+    backend = _registry.connect(uri)
+    real_apply = LunResource.apply
+
+    def apply_when_both_have_planned(self, plan, before, run):
+        barrier.wait(PATIENCE)  # both read "absent" and planned a create before either writes
+        return real_apply(self, plan, before, run)
+
+    LunResource.apply = apply_when_both_have_planned
+    try:
+        result = converge(LunResource(backend, lun_params("contested", "1G")), False, Waiter(backend))
+        return {"changed": result["changed"], "size": result["lun"]["size"], "uuid": result["lun"]["uuid"]}
+    finally:
+        backend.close()
+
+
+@pytest.mark.parametrize("job_delay", [0, 0.2])
+def test_two_forks_racing_for_one_name(tmp_path, job_delay):
+    uri = "sim://%s/race.db?job_delay=%s" % (tmp_path, job_delay)
+    queue, barrier = CTX.Queue(), CTX.Barrier(2)
+    children = [CTX.Process(target=_report, args=(queue, _racer, uri, barrier)) for _ in range(2)]
+    for child in children:
+        child.start()
+    results = _results(queue, 2)
+    for child in children:
+        child.join(PATIENCE)
+    assert sorted(result["changed"] for result in results) == [False, True]  # exactly one created it
+    assert results[0]["uuid"] == results[1]["uuid"] and results[0]["size"] == GiB  # and both see that LUN
+    backend = _registry.connect(uri)
+    try:
+        assert [lun["name"] for lun in backend.list_luns()] == ["contested"]
+    finally:
+        backend.close()
+
+
+# --- SIGKILL inside a write transaction -------------------------------------------------
+
+def _hold(inside, release_never):
+    """Tell the parent we are inside the transaction, then wait to be killed."""
+    inside.set()
+    release_never.wait(PATIENCE)
+    os._exit(3)  # not killed in time: the parent sees exit code 3 and fails
+
+
+def _killed_during_create(uri, inside, never):
+    backend = _registry.connect(uri)
+    backend.get_server()  # the schema exists before the transaction we interrupt
+    real_start_job = sim_mod.SimBackend._start_job
+
+    def start_job_then_hang(self, *args):
+        real_start_job(self, *args)  # the LUN row and the pool counters are written, not committed
+        _hold(inside, never)
+
+    sim_mod.SimBackend._start_job = start_job_then_hang
+    converge(LunResource(backend, lun_params("victim", "1G", thin=False)), False, Waiter(backend))
+
+
+def _killed_during_group_update(uri, inside, never):
+    backend = _registry.connect(uri)
+    real_map = sim_mod.SimBackend._map
+
+    def map_then_hang(self, *args):
+        real_map(self, *args)
+        _hold(inside, never)
+
+    sim_mod.SimBackend._map = map_then_hang
+    backend.update_access_group("web", {"add_entries": ["iqn.2026-01.com.example:new"], "map": [{"name": "b", "lun_id": 2}]})
+
+
+class _HangingUUID:
+    def __init__(self, inside, never):
+        self.inside, self.never = inside, never
+
+    def uuid4(self):
+        _hold(self.inside, self.never)
+
+
+def _killed_during_schema_creation(uri, inside, never):
+    sim_mod.uuidlib = _HangingUUID(inside, never)  # the first uuid is drawn inside the schema transaction
+    _registry.connect(uri).list_luns()
+
+
+def _kill_inside(target, uri):
+    inside, never = CTX.Event(), CTX.Event()
+    child = CTX.Process(target=target, args=(uri, inside, never))
+    child.start()
+    try:
+        assert inside.wait(PATIENCE), "the child never reached the transaction"
+        path = uri[len("sim://"):].split("?")[0]
+        probe = sqlite3.connect(path, timeout=0.1, isolation_level=None)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            probe.execute("BEGIN IMMEDIATE")  # proof: the child holds the write lock right now
+        probe.close()
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.join(PATIENCE)
+    assert child.exitcode == -signal.SIGKILL
+
+
+def test_sigkill_during_a_create_leaves_a_store_that_converges(tmp_path, counters_ok):
+    uri = "sim://%s/crash.db?job_delay=0.01" % tmp_path
+    converge_lun(uri, "survivor", "2G", thin=False)
+    _kill_inside(_killed_during_create, uri)
+    backend = _registry.connect(uri)
+    try:
+        assert [lun["name"] for lun in backend.list_luns()] == ["survivor"]  # no half-made LUN
+        counters_ok(backend)  # and no space leaked from the pool
+        assert backend.list_pools()[0]["vol_used_sz"] == 2 * GiB
+    finally:
+        backend.close()
+    first = converge_lun(uri, "victim", "1G", thin=False)
+    assert first["changed"] is True and first["lun"]["size"] == GiB
+    assert converge_lun(uri, "victim", "1G", thin=False)["changed"] is False
+
+
+def test_sigkill_during_a_group_update_loses_no_mapping(tmp_path):
+    uri = "sim://%s/crash.db" % tmp_path
+    backend = _registry.connect(uri)
+    backend.create_lun("a", "pool0", GiB, True, None)
+    backend.create_lun("b", "pool0", GiB, True, None)
+    before = backend.create_access_group("web", ["iqn.2026-01.com.example:old"], [{"name": "a", "lun_id": 1}], None)
+    backend.close()
+    _kill_inside(_killed_during_group_update, uri)
+    backend = _registry.connect(uri)
+    try:
+        assert backend.get_access_group("web") == before
+        after = backend.update_access_group("web", {"map": [{"name": "b", "lun_id": 2}]})
+        assert after["luns"] == [{"name": "a", "lun_id": 1}, {"name": "b", "lun_id": 2}]
+    finally:
+        backend.close()
+
+
+def test_sigkill_while_creating_the_schema(tmp_path, counters_ok):
+    uri = "sim://%s/new/sim.db" % tmp_path
+    _kill_inside(_killed_during_schema_creation, uri)
+    result = converge_lun(uri, "first", "1G")
+    assert result["changed"] is True
+    backend = _registry.connect(uri)
+    try:
+        assert [pool["vol_name"] for pool in backend.list_pools()] == ["pool0", "pool1"]
+        counters_ok(backend)
+    finally:
+        backend.close()

@@ -213,11 +213,11 @@ def test_every_error_class_is_registered():
 def test_error_round_trip_through_a_dict():
     error = errors.StorageElementBusyEx("LUN 'a' is mapped", "name")
     again = errors.error_from_dict(error.to_dict())
-    assert type(again) is errors.StorageElementBusyEx
+    assert again.__class__ is errors.StorageElementBusyEx
     assert (again.msg, again.key, again.name) == ("LUN 'a' is mapped", "name", "StorageElementBusyEx")
 
 
 @pytest.mark.parametrize("data", [{"error": "SystemExit", "msg": "x"}, {"error": "IPluginException"}, {}])
 def test_unknown_error_names_become_operation_failed(data):
     error = errors.error_from_dict(data)
-    assert type(error) is OperationFailedEx and error.msg
+    assert error.__class__ is OperationFailedEx and error.msg

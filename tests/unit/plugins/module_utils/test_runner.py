@@ -108,7 +108,7 @@ def test_failure_raises_the_runners_error_with_the_last_stderr_line(python):
 def test_error_class_can_be_chosen_per_call(python):
     with pytest.raises(OperationFailedEx) as info:
         python("script words", words=["fail"], error=OperationFailedEx)
-    assert type(info.value) is OperationFailedEx
+    assert info.value.__class__ is OperationFailedEx  # exactly, not the runner's LoginFailedEx
 
 
 def test_check_rc_false_returns_the_failure(python):

@@ -169,7 +169,7 @@ def test_wait_timeout_reports_the_unfinished_job(tmp_path, module):
 def test_runs_as_a_program_reading_its_arguments_on_stdin(sim_uri, sim):
     """The way Ansible runs a module on a node: a separate Python reading JSON on stdin."""
     top = lun_module.__file__
-    for _ in range(5):  # .../ansible_collections/stormgmt/core/plugins/modules/lun.py -> the dir above
+    for _number in range(5):  # .../ansible_collections/stormgmt/core/plugins/modules/lun.py -> the dir above
         top = os.path.dirname(top)
     top = os.path.dirname(top)
     args = {"ANSIBLE_MODULE_ARGS": {"server": sim_uri, "name": "db01", "size": "2G", "_ansible_check_mode": False}}

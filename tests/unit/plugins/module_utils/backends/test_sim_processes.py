@@ -55,7 +55,7 @@ def _report(queue, fn, *args):
 
 
 def _results(queue, count):
-    results = [queue.get(timeout=PATIENCE) for _ in range(count)]
+    results = [queue.get(timeout=PATIENCE) for _number in range(count)]
     errors = [detail for status, detail in results if status == "error"]
     assert not errors, "\n".join(errors)
     return [detail for _status, detail in results]
@@ -112,7 +112,7 @@ def test_twenty_forks_opening_a_new_state_file_at_once(tmp_path):
     for round_ in range(20):
         uri = "sim://%s/new%d/sim.db" % (tmp_path, round_)
         queue, go = CTX.Queue(), CTX.Event()
-        children = [CTX.Process(target=_report, args=(queue, _fork_opens, uri, go)) for _ in range(FORKS)]
+        children = [CTX.Process(target=_report, args=(queue, _fork_opens, uri, go)) for _number in range(FORKS)]
         for child in children:
             child.start()
         go.set()
@@ -143,7 +143,7 @@ def _racer(uri, barrier):
 def test_two_forks_racing_for_one_name(tmp_path, job_delay):
     uri = "sim://%s/race.db?job_delay=%s" % (tmp_path, job_delay)
     queue, barrier = CTX.Queue(), CTX.Barrier(2)
-    children = [CTX.Process(target=_report, args=(queue, _racer, uri, barrier)) for _ in range(2)]
+    children = [CTX.Process(target=_report, args=(queue, _racer, uri, barrier)) for _number in range(2)]
     for child in children:
         child.start()
     results = _results(queue, 2)

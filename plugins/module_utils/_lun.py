@@ -51,6 +51,7 @@ def check_qos(backend, qos: str | None) -> None:
 
 class LunResource(Resource):
     kind = "lun"
+    noun = "LUN"
 
     def __init__(self, backend, params: dict) -> None:
         super().__init__(backend, params)

@@ -39,11 +39,21 @@ def new_module(argument_spec: dict, **kwargs) -> AnsibleModule:
     return AnsibleModule(argument_spec=spec, **kwargs)
 
 
-def _message(resource, error: IPluginException) -> str:
-    """Name the object in the message unless the backend already did."""
-    if resource is None:
+def _message(resource, error: IPluginException, resource_class=None, params=None) -> str:
+    """Name the object in the message unless the backend already did.
+
+    When the input was too bad to build the resource (a size that is not a size, an
+    unknown URI scheme...), the object is named from its ``name`` option.
+    """
+    if resource is not None:
+        what = resource.describe()
+    elif resource_class is not None and isinstance((params or {}).get("name"), str):
+        noun = getattr(resource_class, "noun", "") or resource_class.kind.replace("_", " ")
+        what = "%s '%s'" % (noun, params["name"])
+        if repr(params["name"]) in error.msg:
+            return error.msg
+    else:
         return error.msg
-    what = resource.describe()
     return error.msg if what in error.msg else "%s: %s" % (what, error.msg)
 
 
@@ -65,7 +75,7 @@ def run_resource(module: AnsibleModule, resource_class) -> None:
         result = converge(resource, module.check_mode, waiter)
     except IPluginException as error:
         extra = {"job": waiter.jobs[-1]} if resource is not None and waiter.jobs else {}
-        fail(module, _message(resource, error), error.name, **extra)
+        fail(module, _message(resource, error, resource_class, params), error.name, **extra)
     except Exception as error:  # the last line of defence: a message, never a traceback
         fail(module, "%s: unexpected error: %s" % (resource.describe() if resource else "stormgmt", error),
              "OperationFailedEx", exception=traceback.format_exc())

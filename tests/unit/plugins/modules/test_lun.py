@@ -14,6 +14,7 @@ import sys
 
 import pytest
 
+from ansible_collections.stormgmt.core.plugins.module_utils.backends.sim import SimBackend
 from ansible_collections.stormgmt.core.plugins.modules import lun as lun_module
 
 MiB, GiB, TiB = 1024 ** 2, 1024 ** 3, 1024 ** 4
@@ -180,3 +181,13 @@ def test_runs_as_a_program_reading_its_arguments_on_stdin(sim_uri, sim):
     result = json.loads(proc.stdout)
     assert result["changed"] is True and result["lun"]["size"] == 2 * GiB
     assert sim.get_lun("db01")["size"] == 2 * GiB
+
+
+def test_an_unexpected_error_is_a_message_not_a_traceback(sim_uri, module, monkeypatch):
+    def broken(self, name):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(SimBackend, "get_lun", broken)
+    result = module("lun", dict(server=sim_uri, name="db01", size="1G"))
+    assert result["failed"] and result["error"] == "OperationFailedEx"
+    assert result["msg"] == "LUN 'db01': unexpected error: disk on fire"

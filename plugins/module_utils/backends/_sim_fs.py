@@ -33,7 +33,7 @@ import shutil
 import time
 import uuid as uuidlib
 
-from ansible_collections.stormgmt.core.plugins.module_utils import _host, records
+from ansible_collections.stormgmt.core.plugins.module_utils import records
 from ansible_collections.stormgmt.core.plugins.module_utils._units import format_size
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     FileSystemBusyEx,
@@ -42,6 +42,19 @@ from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     OperationPreReqNotMetEx,
     SnapRestoreNotSafeEx,
 )
+
+
+class _LazyHost:
+    """The host side (``_host``), imported on first use. A LUN task on the simulator
+    never needs it, and it (with the command runner it imports) is a third of the
+    code such a module would otherwise compile on every run (benchmarks/README.md)."""
+
+    def __getattr__(self, name: str):
+        from ansible_collections.stormgmt.core.plugins.module_utils import _host as host
+        return getattr(host, name)
+
+
+_host = _LazyHost()
 
 FS_TABLES = """
 CREATE TABLE IF NOT EXISTS filesystems (

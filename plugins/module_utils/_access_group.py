@@ -71,6 +71,8 @@ def parse_luns(values) -> list:
             raise ValueFormatEx("each luns entry is a LUN name or {name, lun_id}, got %r" % (value,), "luns")
         validate_name(name, "LUN name")
         if lun_id is not None:
+            if isinstance(lun_id, bool):
+                raise ValueFormatEx("lun_id of LUN '%s' must be an integer, got %r" % (name, lun_id), "luns")
             try:
                 lun_id = int(lun_id)
             except (TypeError, ValueError):

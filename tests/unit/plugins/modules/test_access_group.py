@@ -97,6 +97,7 @@ def test_delete_needs_force_when_luns_are_mapped(sim_uri, luns, module, cycle):
     (dict(luns=[{"name": "a", "lun_id": 3}, {"name": "b", "lun_id": 3}]), "InvalidValueEx", ["lun_id 3"]),
     (dict(luns=[{"name": "a", "lun_id": 99999}]), "InvalidValueEx", ["99999"]),
     (dict(luns=[{"name": "a", "lun_id": "x"}]), "ValueFormatEx", ["lun_id"]),
+    (dict(luns=[{"name": "a", "lun_id": True}]), "ValueFormatEx", ["lun_id"]),
     (dict(luns=[{"lun_id": 1}]), "ValueFormatEx", ["luns"]),
     (dict(luns=[{"name": "c", "lun_id": 1}]), "InvalidValueEx", ["held by LUN 'a'"]),
     (dict(chap=dict(username="u", password="short")), "InvalidValueEx", ["12 to 255"]),

@@ -79,6 +79,10 @@ class LunResource(Resource):
         if before is None:
             return Plan()
         self.backend.require("delete_lun", "delete %s" % self.describe())
+        clones = [clone["name"] for clone in self.backend.list_clones(self.name)]
+        if clones:
+            raise StorageElementBusyEx("%s has clones that depend on it (%s): split or delete them first"
+                                       % (self.describe(), ", ".join(clones)))
         if not self.params["force"]:
             snaps = [snap["name"] for snap in self.backend.list_snapshots(self.name)]
             reasons = []

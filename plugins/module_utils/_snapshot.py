@@ -18,6 +18,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     InvalidValueEx,
     OperationPreReqNotMetEx,
     SnapRestoreNotSafeEx,
+    StorageElementBusyEx,
 )
 
 
@@ -105,6 +106,12 @@ class SnapshotResource(_Derived):
             if before is None:
                 return Plan()
             self.backend.require(snapshot_ability, "delete %s" % self.describe())
+            if self.source.key == "lun":
+                clones = [clone["name"] for clone in self.backend.list_clones(self.parent)
+                          if clone.get("parent_snapshot") == self.name]
+                if clones:
+                    raise StorageElementBusyEx("%s has clones that depend on it (%s): split or delete them first"
+                                               % (self.describe(), ", ".join(clones)))
             return Plan("delete", after=None, steps=["delete"])
         parent = self.parent_record()
         if state == "present":
@@ -166,6 +173,8 @@ class CloneResource(_Derived):
             if before is None:
                 return Plan()
             self._check_lineage(before)
+            if self.source.key == "lun":
+                self._check_lun_deletable(before)
             return Plan("delete", after=None, steps=["delete"])
         if before is None:
             parent = self.parent_record()
@@ -192,6 +201,20 @@ class CloneResource(_Derived):
                 after["se_type"] = "LUN"
             return Plan("split", after=after, steps=["split"])
         return Plan()
+
+    def _check_lun_deletable(self, before: dict) -> None:
+        """What the backend refuses when it deletes a LUN clone, refused here so that check mode says it too."""
+        reasons = []
+        clones = [clone["name"] for clone in self.backend.list_clones(self.name)]
+        if clones:
+            reasons.append("has clones that depend on it (%s)" % ", ".join(clones))
+        if before.get("access_grp_names"):
+            reasons.append("is mapped to access group(s) %s" % ", ".join(before["access_grp_names"]))
+        snaps = [snap["name"] for snap in self.backend.list_snapshots(self.name)]
+        if snaps:
+            reasons.append("has snapshot(s) %s" % ", ".join(snaps))
+        if reasons:
+            raise StorageElementBusyEx("%s %s; unmap/delete them first" % (self.describe(), " and ".join(reasons)))
 
     def _check_lineage(self, before: dict) -> None:
         """An existing object of this name must be a clone of the parent asked for (or a split one)."""

@@ -225,6 +225,15 @@ class StorageArrayPlugin(StoragePlugin):
                 return lun
         return None
 
+    def list_clones(self, lun: str) -> list:
+        """Records of the clones that depend on ``lun``: clones of it or of one of its
+        snapshots (their ``parent`` is ``lun``), not yet split. Modules ask before deleting, so
+        that check mode refuses what the real run would.
+
+        This default reads every LUN; a backend that indexes parents overrides it.
+        """
+        return [record for record in self.list_luns() if record.get("parent") == lun]
+
     def create_lun(self, name: str, pool: str, size: int, thin: bool, qos: str | None) -> dict:
         """Create a LUN of ``size`` bytes (already rounded); return its record or a job."""
         _unsupported(self, "create LUNs")

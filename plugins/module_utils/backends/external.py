@@ -95,6 +95,7 @@ METHODS = {
     "job_status": (None, "job", False),
     "list_luns": ("array", "[storage_element]", False),
     "get_lun": ("array", "storage_element?", True),
+    "list_clones": ("array", "[storage_element]", True),
     "create_lun": ("array", "storage_element|job", False),
     "resize_lun": ("array", "storage_element|job", False),
     "set_lun_qos": ("array", "storage_element|job", False),

@@ -372,6 +372,16 @@ class SimBackend(SimFileSystems, StorageArrayPlugin, FileSystemPlugin):
         row = self._lun_row(db, name)
         return None if row is None else self._lun_record(db, row)
 
+    def list_clones(self, lun):
+        db = self._conn()
+        row = self._lun_row(db, lun)
+        if row is None:
+            return []
+        rows = db.execute(
+            self._LUN_SELECT + " WHERE l.parent_id = ? OR l.parent_snap_id IN (SELECT id FROM snapshots WHERE lun_id = ?)"
+            " ORDER BY l.name", (row["id"], row["id"])).fetchall()
+        return [self._lun_record(db, r) for r in rows]
+
     def _reserve(self, db, pool, size: int, thin: bool, what: str) -> None:
         free = pool["total_sz"] - pool["used_sz"]
         if size > free:

@@ -46,7 +46,7 @@ options:
       - An C(iscsi://host[:port]/target-iqn/lun) URL names an iSCSI LUN, which is attached (O(initiator_name),
         O(chap)) when mounted and detached again when unmounted; with open-iscsi where the kernel has an iSCSI
         initiator, else in user space with C(qemu-storage-daemon) and a loop device. Give O(fstype) for a LUN
-        that is not attached yet. An fstab line naming an C(iscsi://) URL is not mounted at boot: keep such
+        that is not attached yet. An fstab line naming an C(iscsi://) URL is not mounted at boot; keep such
         mounts out of C(/etc/fstab) (O(fstab) can name another file).
       - One of O(src) and O(filesystem) is required for O(state=mounted) and O(state=present).
     type: str

@@ -61,6 +61,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils._runner import (
     opt_val,
     positional,
 )
+from ansible_collections.stormgmt.core.plugins.module_utils._units import format_size
 from ansible_collections.stormgmt.core.plugins.module_utils.backends.sim import hash_secret, secret_matches
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     CloneFailedEx,
@@ -810,6 +811,13 @@ class TgtBackend(StorageArrayPlugin):
             return InvalidValueEx("%s does not fit: the pool's file system is full" % what, "size")
         return OperationFailedEx("%s: %s" % (what, error.strerror))
 
+    def _check_space(self, what: str, needed: int) -> None:
+        """A thin LUN may not be larger than the space left, a thick one must fit."""
+        free = self._statvfs()[2]
+        if needed > free:
+            raise InvalidValueEx("%s needs %s but pool '%s' has %s free"
+                                 % (what, format_size(needed), self.pool_name, format_size(free)), "size")
+
     def create_lun(self, name, pool, size, thin, qos):
         if qos is not None:
             raise NoSuchOperationEx("the tgt backend has no QoS levels; leave qos unset")
@@ -817,6 +825,7 @@ class TgtBackend(StorageArrayPlugin):
         with self._write() as state:
             if name in state["luns"]:
                 raise InvalidValueEx("LUN '%s' already exists" % name, "name")
+            self._check_space("LUN '%s'" % name, size)
             lun = {"uuid": str(uuidlib.uuid4()), "file": name + LUN_SUFFIX, "size": size, "thin": bool(thin),
                    "created": time.time(), "parent": None, "parent_snapshot": None}
             tmp = self._tmp(name)
@@ -841,6 +850,9 @@ class TgtBackend(StorageArrayPlugin):
         with self._write() as state:
             lun = self._existing_lun(state, name)
             path = self._lun_path(lun)
+            current = self._size(path, lun["size"])
+            if size > current:
+                self._check_space("LUN '%s' at %s" % (name, format_size(size)), size if lun["thin"] else size - current)
             try:
                 old = os.stat(path).st_size
                 with open(path, "r+b") as handle:
@@ -1154,9 +1166,11 @@ class TgtBackend(StorageArrayPlugin):
             for lun_name in changes.get("unmap", []):
                 self._existing_lun(state, lun_name)
                 group["luns"].pop(lun_name, None)
+            # LUNs that get a number of their own give up their old one first: numbers may be swapped
             for lun in changes.get("map", []):
                 if lun.get("lun_id") is not None:
-                    group["luns"].pop(lun["name"], None)  # a new number for a mapped LUN
+                    group["luns"].pop(lun["name"], None)
+            for lun in changes.get("map", []):
                 self._map(state, name, group, lun["name"], lun.get("lun_id"))
             secrets: dict = {}
             if "chap" in changes:

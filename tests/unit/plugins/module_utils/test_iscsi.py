@@ -112,8 +112,9 @@ def test_qemu_storage_daemon_read_only_probe_without_chap(recorder, tmp_path):
 
 
 def test_login_refused(recorder, tmp_path):
-    recorder([(1, "", "qemu-storage-daemon: --blockdev driver=iscsi,...: iSCSI: Failed to connect to LUN : "
-                     "Failed to log in to target. Status: Authentication failure(513)\n")])
+    said = ("qemu-storage-daemon: --blockdev driver=iscsi,...: iSCSI: Failed to connect to LUN : "
+            "Failed to log in to target. Status: Authentication failure(513)\n")
+    recorder([(1, "", said)])
     lun = _iscsi.IscsiLun("iscsi://127.0.0.1/%s/1" % TARGET, HOST_A, CHAP)
     with pytest.raises(errors.LoginFailedEx) as info:
         _iscsi._qemu_start(lun, str(tmp_path / "s"), str(tmp_path / "s" / "lun"), readonly=False)

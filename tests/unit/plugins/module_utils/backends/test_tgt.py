@@ -58,7 +58,7 @@ Target 1: iqn.2026-11.io.stormgmt:g1
             Thin-provisioning: No
             Backing store type: null
             Backing store path: None
-            Backing store flags: 
+            Backing store flags:
         LUN: 1
             Type: disk
             SCSI ID: 21f23c8e65c54dac8389b723e243d5ff
@@ -72,7 +72,7 @@ Target 1: iqn.2026-11.io.stormgmt:g1
             Thin-provisioning: No
             Backing store type: rdwr
             Backing store path: /srv/pool0/l1.img
-            Backing store flags: 
+            Backing store flags:
     Account information:
         alice
         tgtmut (outgoing)
@@ -93,7 +93,7 @@ Target 2: iqn.2026-11.io.stormgmt:empty
             Size: 0 MB, Block size: 1
             Backing store type: null
             Backing store path: None
-            Backing store flags: 
+            Backing store flags:
     Account information:
     ACL information:
 """

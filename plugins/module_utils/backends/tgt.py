@@ -451,6 +451,8 @@ class TgtBackend(StorageArrayPlugin):
             for name in sorted(state["groups"]):
                 self._reconcile(state, name, live)
             self._clean_tmp()
+            # under the lock: another run's _clean_tmp cannot remove the probe half-way
+            self.reflink()
         self._uuid = state["uuid"]
 
     def _check_portal(self) -> str:
@@ -644,9 +646,8 @@ class TgtBackend(StorageArrayPlugin):
         return [st.st_ino, st.st_mtime_ns, st.st_size]
 
     def reflink(self) -> bool:
-        """Whether the pool's file system shares extents (tried once per run on a tiny file)."""
+        """Whether the pool's file system shares extents (tried once per run, when connecting)."""
         if self._reflink is None:
-            self.store.ensure()
             probe = self._tmp("reflink-probe")
             with open(probe, "wb") as handle:
                 handle.write(b"stormgmt" * 512)

@@ -634,3 +634,42 @@ def test_connect_removes_what_the_state_does_not_hold(tgtd, backend, pool):
     backend().list_luns()                  # any first call connects, and connecting re-syncs
     assert target["acl"] == [HOST_A]
     assert sorted(target["luns"]) == [1] and target["luns"][1][1] == MiB
+
+
+def _create_in_child(pool, index):
+    """One fork: its own backend (and its own in-memory tgtd), the shared pool directory."""
+    backend = connect("tgt://%s?portal=127.0.0.1:3260" % pool)
+    backend.create_lun("par-%02d" % index, "pool0", MiB, True, None)
+    backend.close()
+
+
+def test_parallel_forks_lose_nothing(tgtd, pool):
+    """20 processes create LUNs at once: the lock and the atomic state file keep every one."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    children = [context.Process(target=_create_in_child, args=(pool, index)) for index in range(20)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(60)
+    assert [child.exitcode for child in children] == [0] * 20
+    names = [lun["name"] for lun in connect("tgt://%s?portal=127.0.0.1:3260" % pool).list_luns()]
+    assert names == ["par-%02d" % index for index in range(20)]
+    assert sorted(os.listdir(pool)) == sorted([".stormgmt"] + ["par-%02d.img" % index for index in range(20)])
+
+
+def test_a_run_killed_half_way_leaves_a_state_that_opens(backend, pool):
+    array = backend()
+    array.create_lun("l1", "pool0", MiB, True, None)
+    meta = os.path.join(pool, ".stormgmt")
+    # what a SIGKILL between "copy made" and "state saved" leaves: a scratch copy, a half-written state
+    with open(os.path.join(meta, "tmp", "s1.0123"), "wb") as handle:
+        handle.write(b"x" * 4096)
+    with open(os.path.join(meta, "state.json.999.tmp"), "w") as handle:
+        handle.write('{"version": 1, "lu')
+    again = backend()
+    assert [lun["name"] for lun in again.list_luns()] == ["l1"]
+    assert os.listdir(os.path.join(meta, "tmp")) == []
+    again.create_snapshot("l1", "s1")
+    assert again.get_snapshot("l1", "s1") is not None

@@ -36,7 +36,6 @@ from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     StorageElementBusyEx,
     ValueFormatEx,
 )
-from ansible_collections.stormgmt.core.plugins.module_utils.backends._sim_fs import FS_TABLES, SimFileSystems
 from ansible_collections.stormgmt.core.plugins.module_utils.plugin import (
     FileSystemPlugin,
     StorageArrayPlugin,
@@ -82,7 +81,7 @@ CREATE TABLE IF NOT EXISTS mappings (
 CREATE INDEX IF NOT EXISTS mappings_lun ON mappings(lun_id);
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, op TEXT NOT NULL, started REAL NOT NULL, until REAL NOT NULL);
-""" + FS_TABLES
+"""
 
 _PBKDF2_ROUNDS = 50000
 
@@ -109,7 +108,33 @@ def secret_matches(secret: str, stored: str | None) -> bool:
     return hmac.compare_digest(candidate.hex(), digest)
 
 
-class SimBackend(SimFileSystems, StorageArrayPlugin, FileSystemPlugin):
+def _fs_half():
+    """The file system half of the simulator (``_sim_fs.SimFileSystems``), imported on first use.
+
+    It is as much code as the LUN half, and AnsiballZ makes a module compile every file
+    it imports on every run: a LUN task should not pay for it (benchmarks/noop_vs_ping).
+    SimBackend forwards the FileSystemPlugin methods and looks up any other attribute it
+    lacks (``fs_root``, ``fs_dependents``, the helpers) in SimFileSystems, binding it to
+    the backend, so SimFileSystems works as the mixin it is written as. It may define the
+    FileSystemPlugin methods and attributes of its own, and override nothing else.
+    """
+    from ansible_collections.stormgmt.core.plugins.module_utils.backends._sim_fs import SimFileSystems
+    return SimFileSystems
+
+
+_MISSING = object()
+
+
+def _fs_method(name: str):
+    def method(self, *args, **kwargs):
+        implementation = vars(_fs_half()).get(name) or getattr(FileSystemPlugin, name)
+        return implementation(self, *args, **kwargs)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = getattr(FileSystemPlugin, name).__doc__
+    return method
+
+
+class SimBackend(StorageArrayPlugin, FileSystemPlugin):
     scheme = "sim"
     block_size = 512
     min_lun_id = 1
@@ -126,6 +151,13 @@ class SimBackend(SimFileSystems, StorageArrayPlugin, FileSystemPlugin):
             raise ValueFormatEx("server URI parameter job_delay must not be negative", "server")
         self._db = None
         self._uuid = None
+
+    def __getattr__(self, name: str):
+        # only for what normal lookup does not find: the attributes of the file system half
+        attribute = _MISSING if name.startswith("__") else vars(_fs_half()).get(name, _MISSING)
+        if attribute is _MISSING:
+            raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
+        return attribute.__get__(self, type(self)) if hasattr(attribute, "__get__") else attribute
 
     # --- storage ----------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -191,7 +223,8 @@ class SimBackend(SimFileSystems, StorageArrayPlugin, FileSystemPlugin):
                 time.sleep(0.01)
         db.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _TABLES.split(";"):
+            from ansible_collections.stormgmt.core.plugins.module_utils.backends._sim_fs import FS_TABLES
+            for statement in (_TABLES + FS_TABLES).split(";"):
                 if statement.strip():
                     db.execute(statement)
             exists = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -678,3 +711,9 @@ class SimBackend(SimFileSystems, StorageArrayPlugin, FileSystemPlugin):
         if row["mutual_user"] != chap.get("mutual_username"):
             return False
         return not row["mutual_user"] or secret_matches(chap["mutual_password"], row["mutual_hash"])
+
+
+for _name in [name for name, value in vars(FileSystemPlugin).items() if callable(value) and not name.startswith("_")]:
+    if _name not in vars(SimBackend):
+        setattr(SimBackend, _name, _fs_method(_name))
+del _name

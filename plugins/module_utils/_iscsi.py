@@ -331,6 +331,7 @@ def _qemu_attach(lun: IscsiLun, readonly: bool) -> Attached:
             return Attached(lun, loop, "qemu", state_dir, fuse_file)
     elif os.path.isdir(state_dir):
         _qemu_stop(state_dir, None)  # what a killed run left behind
+    _stop_orphan_probes(lun.key)
     if readonly:
         # a look at the LUN (blkid, file system size) needs no loop device and no write access
         probe_dir = os.path.join(STATE_DIR, "%s.probe.%d" % (lun.key, os.getpid()))
@@ -345,6 +346,15 @@ def _qemu_attach(lun: IscsiLun, readonly: bool) -> Attached:
         _qemu_stop(state_dir, None)
         raise
     return Attached(lun, loop, "qemu", state_dir, fuse_file, created=True)
+
+
+def _stop_orphan_probes(key: str) -> None:
+    """Read-only probes of runs that were killed before they detached them."""
+    with contextlib.suppress(OSError):
+        for entry in os.listdir(STATE_DIR):
+            owner = entry.rsplit(".", 1)[-1]
+            if entry.startswith(key + ".probe.") and owner.isdigit() and not _pid_alive(int(owner)):
+                _qemu_stop(os.path.join(STATE_DIR, entry), None)
 
 
 def find_attachment(device: str) -> Attached | None:

@@ -13,6 +13,8 @@ here only.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from ansible_collections.stormgmt.core.plugins.module_utils import _iscsi, errors
@@ -169,3 +171,15 @@ def test_kernel_error_masks_the_secret(recorder):
     with pytest.raises(errors.LoginFailedEx) as info:
         _iscsi._kernel_login(lun)
     assert "hosts-secret-0001" not in info.value.msg and "********" in info.value.msg
+
+
+def test_probes_of_killed_runs_are_stopped(monkeypatch, tmp_path):
+    monkeypatch.setattr(_iscsi, "STATE_DIR", str(tmp_path))
+    lun = _iscsi.IscsiLun("iscsi://127.0.0.1/%s/1" % TARGET, HOST_A)
+    for owner in (os.getpid(), 999999999):
+        (tmp_path / ("%s.probe.%d" % (lun.key, owner))).mkdir()
+    (tmp_path / "0123456789abcdef.probe.999999999").mkdir()  # another LUN's: not ours to judge now
+    stopped = []
+    monkeypatch.setattr(_iscsi, "_qemu_stop", lambda state_dir, loop: stopped.append(os.path.basename(state_dir)))
+    _iscsi._stop_orphan_probes(lun.key)
+    assert stopped == ["%s.probe.999999999" % lun.key]

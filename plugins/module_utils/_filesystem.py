@@ -32,10 +32,11 @@ from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     InvalidFSTypeEx,
     InvalidValueEx,
     MissingKeyEx,
+    NoSuchOperationEx,
     OperationPreReqNotMetEx,
     ValueFormatEx,
 )
-from ansible_collections.stormgmt.core.plugins.module_utils.plugin import StorageArrayPlugin
+from ansible_collections.stormgmt.core.plugins.module_utils.plugin import FileSystemPlugin, StorageArrayPlugin
 
 # exports(5) options: a word, optionally =value (no spaces or commas)
 _EXPORT_OPTION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(=[^\s,]+)?$")
@@ -66,11 +67,17 @@ FILESYSTEM_MODULE_KWARGS = dict(
 )
 
 
-def filesystem_resource(backend, params: dict):
-    """The resource for the task: block based when ``device`` is set, network otherwise."""
-    if params.get("device") is not None:
-        return BlockFilesystem(backend, params)
-    return NetworkFilesystem(backend, params)
+class FilesystemResource(Resource):
+    """The resource of a task: block based when ``device`` is set, network otherwise."""
+
+    kind = "filesystem"
+    noun = "file system"
+
+    def __new__(cls, backend, params: dict):
+        kind = cls
+        if cls is FilesystemResource:
+            kind = BlockFilesystem if params.get("device") is not None else NetworkFilesystem
+        return super().__new__(kind)
 
 
 def normalize_export(export: dict | None) -> dict | None:
@@ -88,16 +95,17 @@ def normalize_export(export: dict | None) -> dict | None:
     return dict(clients=clients, access_groups=groups, options=unique(options))
 
 
-class NetworkFilesystem(Resource):
+class NetworkFilesystem(FilesystemResource):
     """A file system made and exported by the storage server."""
-
-    kind = "filesystem"
 
     def __init__(self, backend, params: dict) -> None:
         super().__init__(backend, params)
         if params.get("name") is None:
             raise MissingKeyEx("a network file system needs a name", "name")
         self.name = validate_name(params["name"], "file system name")
+        if not isinstance(backend, FileSystemPlugin):
+            raise NoSuchOperationEx("file system '%s': the %s backend has no network file systems; give a device "
+                                    "for a block based one" % (self.name, backend.scheme))
         if params.get("pool") is not None:
             validate_name(params["pool"], "pool name")
         for key in ("fstype",):
@@ -225,26 +233,27 @@ def _pool_free(backend, pool: str) -> int:
     raise InvalidValueEx("pool '%s' does not exist; pools: %s" % (pool, names), "pool")
 
 
-class BlockFilesystem(Resource):
+class BlockFilesystem(FilesystemResource):
     """A file system on a block device or image file of this host."""
-
-    kind = "filesystem"
 
     def __init__(self, backend, params: dict) -> None:
         super().__init__(backend, params)
         self.spec = params["device"]
+        if params.get("pool") is not None or params.get("size") is not None or params.get("export") is not None:
+            raise InvalidValueEx("%s: pool, size and export apply to network file systems, not with device"
+                                 % self.describe(), "device")
         self.fstype = params.get("fstype")
         if self.fstype is not None and self.fstype not in _host.FSTYPES:
-            raise InvalidFSTypeEx("fstype %r is not one this module makes; choose one of %s"
-                                  % (self.fstype, ", ".join(_host.FSTYPES)), "fstype")
+            raise InvalidFSTypeEx("%s: fstype %r is not one this module makes; choose one of %s"
+                                  % (self.describe(), self.fstype, ", ".join(_host.FSTYPES)), "fstype")
         self.label = params.get("name")
         if self.label is not None:
             if not isinstance(self.label, str) or not self.label or any(c in self.label for c in "\n\t/"):
-                raise InvalidValueEx("file system label %r is not valid" % (self.label,), "name")
+                raise InvalidValueEx("%s: label %r is not valid" % (self.describe(), self.label), "name")
             limit = _host.LABEL_MAX.get(self.fstype or "", 255)
             if len(self.label.encode("utf-8")) > limit:
-                raise InvalidValueEx("label %r is too long for %s (at most %d bytes)"
-                                     % (self.label, self.fstype, limit), "name")
+                raise InvalidValueEx("%s: label %r is too long for %s (at most %d bytes)"
+                                     % (self.describe(), self.label, self.fstype, limit), "name")
 
     def describe(self) -> str:
         return "file system on %s" % self.spec
@@ -333,6 +342,8 @@ class BlockFilesystem(Resource):
         try:
             for step in plan.steps:
                 if step == "mkfs":
+                    if self._made_meanwhile(found, before):
+                        continue
                     _host.mkfs(self.fstype, found.device, self.label)
                 elif step == "grow":
                     # the mount may have changed since the plan: look again
@@ -342,6 +353,20 @@ class BlockFilesystem(Resource):
                     _host.wipe(found.device)
         finally:
             found.release()
+
+    def _made_meanwhile(self, found, before) -> bool:
+        """Look again right before mkfs: a device that could not be read when planning (not
+        attached yet) or that another run formatted since is never overwritten unasked."""
+        signature = _host.probe(found.device)
+        current = signature.get("TYPE") or signature.get("PTTYPE")
+        if not current or (before is not None and current == before["fstype"]):
+            return False  # what the plan saw and decided on
+        if current == self.fstype:
+            return True
+        if self.params["force"]:
+            return False
+        raise InvalidValueEx("%s already holds %s, not %s; set force: true to overwrite it (its data is lost)"
+                             % (self.describe(), current, self.fstype), "force")
 
 
 def _what(record: dict) -> str:

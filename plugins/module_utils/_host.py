@@ -81,6 +81,7 @@ BTRFS = Runner("btrfs", dict(
     subvolume_create=fixed("subvolume", "create"),
     subvolume_snapshot=fixed("subvolume", "snapshot"),
     subvolume_delete=fixed("subvolume", "delete"),
+    property_set=fixed("property", "set", "-ts"), ro_true=fixed("ro", "true"),
     readonly=flag("-r"),
     path=positional(), dest=positional()), package="btrfs-progs", timeout=3600)
 CP = Runner("cp", dict(archive=fixed("-a", "--reflink=auto"), source=positional(), dest=positional()),
@@ -219,7 +220,9 @@ def bind_source(entry: MountEntry, table: list | None = None) -> str | None:
             continue
         base = other.root.rstrip("/")
         if other.root == "/" or entry.root == other.root or entry.root.startswith(base + "/"):
-            if best is None or len(other.root) > len(best.root):
+            # the whole file system (root "/") first, then the earliest mount: the
+            # original view of the directory, not another bind mount of a parent of it
+            if best is None or len(other.root) < len(best.root):
                 best = other
     if best is None:
         return None
@@ -724,3 +727,7 @@ def subvolume_snapshot(source: str, dest: str, readonly: bool) -> None:
 
 def subvolume_delete(path: str) -> None:
     BTRFS("subvolume_delete path", path=path)
+
+
+def subvolume_set_readonly(path: str) -> None:
+    BTRFS("property_set path ro_true", path=path)

@@ -34,12 +34,15 @@ from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import 
 from ansible_collections.stormgmt.core.plugins.module_utils._iscsi import STATE_DIR, find_attachment, iscsi_argument_spec
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     FileSystemAlreadyMountedEx,
+    FileSystemBusyEx,
     InvalidFSTypeEx,
     InvalidValueEx,
     IPluginException,
+    NoSuchOperationEx,
     OperationPreReqNotMetEx,
     PermissionDeniedEx,
 )
+from ansible_collections.stormgmt.core.plugins.module_utils.plugin import FileSystemPlugin
 
 STATES = ["mounted", "unmounted", "present", "absent", "remounted"]
 
@@ -69,7 +72,7 @@ def mount_argument_spec() -> dict:
         share_path=dict(type="str"),
         fstab=dict(type="path", default="/etc/fstab"),
         dump=dict(type="int", default=0),
-        passno=dict(type="int", default=0),
+        passno=dict(type="int", default=0, no_log=False),
         state=dict(type="str", required=True, choices=STATES),
         **iscsi_argument_spec()
     )
@@ -124,13 +127,15 @@ def wanted_options(options: list) -> list:
     return wanted
 
 
-def unmet_options(wanted: list, live: list, flags_only: bool = False) -> list:
+def unmet_options(wanted: list, live: list, flags_only: bool = False, recorded=()) -> list:
     """Options of ``wanted`` that the live mount contradicts.
 
     An option the kernel shows is compared; one it does not show is taken as met
     unless the live mount shows its opposite (``noX`` / ``X``, another member of its
-    group, or the same ``key=`` with another value). ``flags_only``: only per-mount
-    flags (what a bind mount can change).
+    group, or the same ``key=`` with another value). The kernel rewrites some values
+    (tmpfs ``size=4m`` shows as ``size=4096k``): a ``key=value`` already in the fstab line
+    of this mount (``recorded``) counts as applied. ``flags_only``: only per-mount flags
+    (what a bind mount can change).
     """
     live_set = set(live)
     live_keys = dict(option.split("=", 1) for option in live if "=" in option)
@@ -147,7 +152,7 @@ def unmet_options(wanted: list, live: list, flags_only: bool = False) -> list:
             unmet.append(option)
         elif "no" + option in live_set:
             unmet.append(option)
-        elif "=" in option:
+        elif "=" in option and option not in recorded:
             key, value = option.split("=", 1)
             if key in live_keys and live_keys[key] != value:
                 unmet.append(option)
@@ -218,25 +223,28 @@ class MountResource(Resource):
         self.path = os.path.normpath(path)
         if self.path == "/":
             raise InvalidValueEx("the root directory cannot be managed as a mount point", "path")
-        self.opts = parse_opts(params.get("opts"))
+        try:
+            self.opts = parse_opts(params.get("opts"))
+        except InvalidValueEx as error:
+            raise InvalidValueEx("%s: %s" % (self.describe(), error.msg), error.key) from None
         self.fstab_path = params.get("fstab") or "/etc/fstab"
         if not os.path.isabs(self.fstab_path):
-            raise InvalidValueEx("fstab %r must be an absolute path" % self.fstab_path, "fstab")
+            raise InvalidValueEx("%s: fstab %r must be an absolute path" % (self.describe(), self.fstab_path), "fstab")
         if params.get("filesystem") is not None:
             validate_name(params["filesystem"], "file system name")
         self.share_path = params.get("share_path")
         if self.share_path is not None:
             parts = self.share_path.strip("/").split("/")
             if os.path.isabs(self.share_path) or not self.share_path.strip("/") or ".." in parts:
-                raise InvalidValueEx("share_path %r must be a relative path inside the file system (no '..')"
-                                     % self.share_path, "share_path")
+                raise InvalidValueEx("%s: share_path %r must be a relative path inside the file system (no '..')"
+                                     % (self.describe(), self.share_path), "share_path")
             self.share_path = os.path.normpath(self.share_path)
         fstype = params.get("fstype")
         if fstype is not None and (not fstype or re.search(r"[\s,]", fstype)):
-            raise InvalidFSTypeEx("fstype %r is not a file system type" % fstype, "fstype")
+            raise InvalidFSTypeEx("%s: fstype %r is not a file system type" % (self.describe(), fstype), "fstype")
         for key in ("dump", "passno"):
             if params.get(key) is not None and params[key] < 0:
-                raise InvalidValueEx("%s must not be negative" % key, key)
+                raise InvalidValueEx("%s: %s must not be negative" % (self.describe(), key), key)
         self._fs = None
 
     def describe(self) -> str:
@@ -247,6 +255,8 @@ class MountResource(Resource):
         name = self.params.get("filesystem")
         if name is None:
             return None
+        if not isinstance(self.backend, FileSystemPlugin):
+            raise NoSuchOperationEx("the %s backend has no network file systems to mount" % self.backend.scheme)
         if self._fs is None:
             self._fs = self.backend.get_filesystem(name)
         return self._fs
@@ -329,6 +339,8 @@ class MountResource(Resource):
         live = _host.mount_at(self.path, table)
         fstab = _host.Fstab(self.fstab_path)
         current = fstab.entry(self.path)
+        if live is not None and state in ("unmounted", "absent"):
+            self._check_no_submounts(table)
         if state == "unmounted":
             if live is None:
                 return Plan()
@@ -366,7 +378,8 @@ class MountResource(Resource):
     def _mount_steps(self, wanted: Wanted, live, current, table) -> list:
         if live is not None:
             if live_is(wanted, live, table):
-                if unmet_options(wanted_options(self.opts), live.options, flags_only=wanted.bind):
+                recorded = current.options if current is not None else ()
+                if unmet_options(wanted_options(self.opts), live.options, flags_only=wanted.bind, recorded=recorded):
                     return ["remount"]
                 return []
             if current is None or not self._fstab_names(current, live, table):
@@ -374,10 +387,18 @@ class MountResource(Resource):
                     "%s is already a mount of %s, not of %s; unmount it first (state: unmounted) or choose "
                     "another path" % (self.describe(), _live_source(live, table), wanted.fstab_src), "path")
             # the mount fstab asked for before: this task moves it to the new source
+            self._check_no_submounts(table)
             return ["umount", "mount"]
         if os.path.lexists(self.path) and not os.path.isdir(self.path):
             raise InvalidValueEx("%s exists and is not a directory" % self.describe(), "path")
         return (["mkdir"] if not os.path.isdir(self.path) else []) + ["mount"]
+
+    def _check_no_submounts(self, table: list) -> None:
+        """Mounts below the mount point make the unmount fail: say so before changing anything."""
+        prefix = os.path.realpath(self.path).rstrip("/") + "/"
+        below = sorted(set(entry.mount_point for entry in table if entry.mount_point.startswith(prefix)))
+        if below:
+            raise FileSystemBusyEx("%s has mounts below it (%s); unmount them first" % (self.describe(), ", ".join(below)))
 
     def _fstab_names(self, entry, live, table) -> bool:
         """True when fstab's current line for the path describes the live mount."""

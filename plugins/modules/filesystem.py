@@ -22,7 +22,7 @@ description:
   - Snapshots and clones of network file systems are managed with M(stormgmt.core.snapshot) and
     M(stormgmt.core.clone) (option C(filesystem)).
 author:
-  - stormgmt.core contributors
+  - stormgmt.core contributors (@stormgmt)
 extends_documentation_fragment:
   - stormgmt.core.connection
   - stormgmt.core.connection.attributes
@@ -245,15 +245,15 @@ error:
 
 from ansible_collections.stormgmt.core.plugins.module_utils._filesystem import (
     FILESYSTEM_MODULE_KWARGS,
+    FilesystemResource,
     filesystem_argument_spec,
-    filesystem_resource,
 )
 from ansible_collections.stormgmt.core.plugins.module_utils._module import new_module, run_resource
 
 
 def main():
     module = new_module(filesystem_argument_spec(), **FILESYSTEM_MODULE_KWARGS)
-    run_resource(module, filesystem_resource)
+    run_resource(module, FilesystemResource)
 
 
 if __name__ == "__main__":

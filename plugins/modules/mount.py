@@ -23,7 +23,7 @@ description:
     plus O(share_path); it must be exported to this host. An image file is mounted through a loop device,
     which the kernel frees on unmount. A directory O(src) is bind mounted.
 author:
-  - stormgmt.core contributors
+  - stormgmt.core contributors (@stormgmt)
 extends_documentation_fragment:
   - stormgmt.core.connection
   - stormgmt.core.connection.attributes

@@ -181,6 +181,10 @@ class SimFileSystems:
         """Move a tree out of the way at once (rename), then remove it."""
         if not os.path.lexists(path):
             return
+        if _host.is_btrfs_subvolume(path):
+            # a read-only snapshot cannot be renamed; deleting a subvolume is quick anyway
+            _host.subvolume_delete(path)
+            return
         trash = self._scratch(".trash")
         os.rename(path, trash)
         self._remove_tree(trash)
@@ -207,12 +211,13 @@ class SimFileSystems:
         else:
             os.mkdir(path, 0o755)
 
-    def _copy_into_temp(self, source: str, readonly: bool) -> str:
-        """A copy of directory ``source`` at a new temporary path; the caller renames it."""
+    def _copy_into_temp(self, source: str) -> str:
+        """A writable copy of directory ``source`` at a new temporary path; the caller
+        renames it into place (then seals a snapshot, see :meth:`_seal`)."""
         temp = self._scratch(".tmp")
         try:
             if self._on_btrfs() and _host.is_btrfs_subvolume(source):
-                _host.subvolume_snapshot(source, temp, readonly)
+                _host.subvolume_snapshot(source, temp, readonly=False)
             else:
                 os.mkdir(temp, 0o755)
                 _host.copy_tree(source, temp)
@@ -220,6 +225,12 @@ class SimFileSystems:
             self._remove_tree(temp)
             raise
         return temp
+
+    @staticmethod
+    def _seal(path: str) -> None:
+        """Make a snapshot read-only where the file system can (a btrfs subvolume)."""
+        if _host.is_btrfs_subvolume(path):
+            _host.subvolume_set_readonly(path)
 
     def _place(self, temp: str, final: str) -> None:
         """Rename a made copy into place; a leftover of an interrupted run goes first."""
@@ -417,7 +428,7 @@ class SimFileSystems:
             raise InvalidValueEx("snapshot '%s' of file system '%s' already exists" % (name, filesystem), "name")
         self._sweep_trash()
         # copy first, outside the lock: a large tree must not stall every other run
-        temp = self._copy_into_temp(self._fs_dir(filesystem), readonly=True)
+        temp = self._copy_into_temp(self._fs_dir(filesystem))
         try:
             with self._fs_write() as db:
                 row = self._existing_fs(db, filesystem)
@@ -426,6 +437,7 @@ class SimFileSystems:
                 db.execute("INSERT INTO fs_snapshots (uuid, name, fs_id, size, created) VALUES (?, ?, ?, ?, ?)",
                            (str(uuidlib.uuid4()), name, row["id"], row["size"], time.time()))
                 self._place(temp, self._snap_dir(row["uuid"], name))
+                self._seal(self._snap_dir(row["uuid"], name))
                 return self._fs_snap_record(self._fs_snap_row(db, filesystem, name))
         finally:
             if os.path.lexists(temp):
@@ -475,7 +487,7 @@ class SimFileSystems:
         source = self._snap_dir(parent["uuid"], snapshot) if snap else self._fs_dir(filesystem)
         self._ensure_root()
         self._sweep_trash()
-        temp = self._copy_into_temp(source, readonly=False)
+        temp = self._copy_into_temp(source)
         try:
             with self._fs_write() as db:
                 if self._fs_row(db, name) is not None:

@@ -414,6 +414,10 @@ class JsonFileArray:
         with self._state() as state:
             return self._lun_record(state, name) if name in state["luns"] else None
 
+    def rpc_list_clones(self, lun):
+        with self._state() as state:
+            return [self._lun_record(state, name) for name in sorted(state["luns"]) if state["luns"][name]["parent"] == lun]
+
     def rpc_create_lun(self, name, pool, size, thin, qos):
         self._check_qos(qos)
         with self._state(write=True) as state:
@@ -602,6 +606,9 @@ class JsonFileArray:
             for lun_name in changes.get("unmap", []):
                 self._lun(state, lun_name)
                 group["luns"].pop(lun_name, None)
+            # drop the old numbers of remapped LUNs first, so one update can swap two LUN numbers
+            for lun in changes.get("map", []):
+                group["luns"].pop(lun["name"], None)
             for lun in changes.get("map", []):
                 self._map(state, name, group, lun["name"], lun.get("lun_id"))
             if "chap" in changes:

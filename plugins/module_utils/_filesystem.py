@@ -61,10 +61,8 @@ def filesystem_argument_spec() -> dict:
     )
 
 
-FILESYSTEM_MODULE_KWARGS = dict(
-    required_one_of=[("name", "device")],
-    mutually_exclusive=[("device", "pool"), ("device", "size"), ("device", "export")],
-)
+# pool, size and export with device: refused by BlockFilesystem with an error class
+FILESYSTEM_MODULE_KWARGS = dict(required_one_of=[("name", "device")])
 
 
 class FilesystemResource(Resource):
@@ -320,6 +318,11 @@ class BlockFilesystem(FilesystemResource):
         device_bytes = self._device_bytes(found) if found.device else 0
         if before is not None and before["fstype"] == self.fstype:
             if self.params["grow"] and _host.needs_growth(before["size"], device_bytes):
+                if self.fstype == "ext4" and mounts and not _host.has_capability(_host.CAP_SYS_RESOURCE):
+                    raise OperationPreReqNotMetEx(
+                        "%s is mounted on %s: growing a mounted ext4 needs the CAP_SYS_RESOURCE capability, which "
+                        "this process lacks (a container?); unmount it and run the task again to grow it offline"
+                        % (self.describe(), mounts[0].mount_point), "grow")
                 return Plan("grow", after=dict(before, size=device_bytes,
                                                free_sz=before["free_sz"] + device_bytes - before["size"]),
                             steps=["grow"], mount_point=mounts[0].mount_point if mounts else None)

@@ -506,6 +506,21 @@ def fs_size(fstype: str, device: str, mount_point: str | None = None) -> tuple:
     return size, max(free, 0)
 
 
+CAP_SYS_RESOURCE = 24
+
+
+def has_capability(bit: int) -> bool:
+    """Whether this process has Linux capability ``bit`` in its effective set."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> bit & 1)
+    except (IOError, OSError, ValueError, IndexError):
+        pass
+    return True  # cannot tell: let the tool say
+
+
 def needs_growth(fs_bytes: int, device_bytes: int) -> bool:
     return device_bytes - fs_bytes >= GROW_SLACK
 
@@ -540,7 +555,12 @@ def _grow_mounted(fstype: str, mount_point: str) -> None:
     if fstype == "xfs":
         XFS_GROWFS("target", target=mount_point)
     elif fstype == "btrfs":
-        BTRFS("resize_max path", path=mount_point)
+        try:
+            BTRFS("resize_max path", path=mount_point)
+        except OperationFailedEx as error:
+            if "Invalid argument" not in error.msg:
+                raise
+            raise OperationFailedEx(error.msg + " (recent kernels resize btrfs only to 256 MiB or more)") from None
     else:
         raise OperationFailedEx("internal error: cannot grow %s" % fstype)
 

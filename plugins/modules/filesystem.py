@@ -100,6 +100,10 @@ options:
       - Block based, grow the file system to the size of its device when the device is larger by 1 MiB or more
         (C(resize2fs), C(xfs_growfs), C(btrfs filesystem resize)). An xfs or btrfs file system that is not
         mounted is mounted on a private temporary directory for the time of the resize.
+      - btrfs resizes only to 256 MiB or more on recent kernels.
+      - Growing a mounted ext4 needs the C(CAP_SYS_RESOURCE) capability, which containers often lack; without
+        it the task fails with C(OperationPreReqNotMetEx) before changing anything, and grows the file system
+        once it is unmounted.
     type: bool
     default: true
   state:

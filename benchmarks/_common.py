@@ -11,10 +11,12 @@ shape documented in benchmarks/README.md and prints a short summary.
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -34,6 +36,7 @@ def collections_path() -> str:
     if given:
         return given
     top = tempfile.mkdtemp(prefix="stormgmt-bench-colls-")
+    atexit.register(shutil.rmtree, top, True)
     os.makedirs(os.path.join(top, "ansible_collections", "stormgmt"))
     os.symlink(ROOT, os.path.join(top, "ansible_collections", "stormgmt", "core"))
     os.environ["ANSIBLE_COLLECTIONS_PATH"] = top

@@ -226,3 +226,15 @@ def test_fstab_remove_and_a_missing_file(tmp_path):
 def test_growth_needs_a_mebibyte():
     assert not _host.needs_growth(64 << 20, (64 << 20) + 4096)
     assert _host.needs_growth(64 << 20, 128 << 20)
+
+
+def test_capabilities_are_read_from_proc(monkeypatch, tmp_path):
+    status = tmp_path / "status"
+    status.write_text("Name:\tpython\nCapEff:\t000001fffeffffff\n")
+    real_open = open
+
+    def fake_open(path, *args, **kwargs):
+        return real_open(str(status) if path == "/proc/self/status" else path, *args, **kwargs)
+    monkeypatch.setattr("builtins.open", fake_open)
+    assert not _host.has_capability(_host.CAP_SYS_RESOURCE)  # bit 24 is clear in 0xfeffffff
+    assert _host.has_capability(21)  # CAP_SYS_ADMIN

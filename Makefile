@@ -214,6 +214,8 @@ bench: venv collection ## Run benchmarks/run (JSON results under benchmarks/resu
 	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_DIR) benchmarks/run
 
 clean: ## Remove .cache and test outputs (keeps .venv)
+	@# the demo leaves its file system mounted under .cache/demo: unmount before removing
+	@{ findmnt -rn -o TARGET | grep -F "$(CACHE)/" || true; } | sort -r | while read -r target; do umount "$$target"; done
 	rm -rf $(CACHE) tests/output .pytest_cache
 	find $(ROOT) -path $(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 

@@ -18,6 +18,9 @@ branch there.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import re
@@ -638,12 +641,38 @@ class FstabEntry:
         return cls(unescape(words[0]), unescape(words[1]), words[2], words[3].split(","), dump, passno)
 
 
+def _fstab_lock_path(path: str) -> str:
+    """A lock file per fstab, outside /etc: /run/lock when there is one."""
+    directory = "/run/lock" if os.path.isdir("/run/lock") else tempfile.gettempdir()
+    digest = hashlib.sha256(os.path.abspath(path).encode("utf-8")).hexdigest()[:16]
+    return os.path.join(directory, "stormgmt-fstab-%s.lock" % digest)
+
+
 class Fstab:
     """An fstab file: every line kept as it is except the entries this module changes."""
+
+    @classmethod
+    @contextlib.contextmanager
+    def edit(cls, path: str):
+        """Read, change and write ``path`` under a lock, so that parallel runs editing one
+        fstab (several inventory hosts on one machine) do not lose each other's lines."""
+        try:
+            handle = os.open(_fstab_lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise OperationPreReqNotMetEx("cannot lock %s: %s" % (path, error.strerror), "fstab") from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            fstab = cls(path)
+            yield fstab
+            if fstab.dirty:
+                fstab.write()
+        finally:
+            os.close(handle)
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.exists = os.path.exists(path)
+        self.dirty = False
         self.lines = []
         if self.exists:
             try:
@@ -682,12 +711,14 @@ class Fstab:
                 del self.lines[index]
         else:
             self.lines.append(entry.line())
+        self.dirty = True
         return True
 
     def remove(self, mount_point: str) -> bool:
         indexes = self._indexes(mount_point)
         for index in reversed(indexes):
             del self.lines[index]
+        self.dirty = self.dirty or bool(indexes)
         return bool(indexes)
 
     def write(self) -> None:

@@ -432,7 +432,6 @@ class MountResource(Resource):
     # --- doing ----------------------------------------------------------------------
     def apply(self, plan, before, run):
         made = None
-        fstab = _host.Fstab(self.fstab_path)
         try:
             for step in plan.steps:
                 if step == "mkdir":
@@ -445,11 +444,11 @@ class MountResource(Resource):
                 elif step == "remount":
                     self._remount(plan)
                 elif step == "fstab":
-                    fstab.set(plan.details["entry"])
-                    fstab.write()
+                    with _host.Fstab.edit(self.fstab_path) as fstab:
+                        fstab.set(plan.details["entry"])
                 elif step == "fstab_remove":
-                    fstab.remove(self.path)
-                    fstab.write()
+                    with _host.Fstab.edit(self.fstab_path) as fstab:
+                        fstab.remove(self.path)
         except BaseException:
             if made is not None:
                 _remove_made_dirs(self.path, made)

@@ -17,7 +17,9 @@ import pytest
 from ansible_collections.stormgmt.core.plugins.module_utils.backends.sim import SimBackend
 from ansible_collections.stormgmt.core.plugins.modules import lun as lun_module
 
-MiB, GiB, TiB = 1024 ** 2, 1024 ** 3, 1024 ** 4
+MiB = 1024 ** 2
+GiB = 1024 ** 3
+TiB = 1024 ** 4
 
 
 def test_create_cycle(sim_uri, sim, cycle):

@@ -70,6 +70,7 @@ def run_resource(module: AnsibleModule, resource_class) -> None:
             module.fail_json(msg="wait_timeout must be a positive number of seconds, got %s" % params["wait_timeout"],
                              error="InvalidValueEx")
         backend = connect(params["server"], params["username"], params["password"])
+        backend.read_only = module.check_mode
         resource = resource_class(backend, params)
         waiter = Waiter(backend, wait=params["wait"], timeout=params["wait_timeout"])
         result = converge(resource, module.check_mode, waiter)
@@ -93,6 +94,7 @@ def run_info(module: AnsibleModule, gather) -> None:
     backend = None
     try:
         backend = connect(params["server"], params["username"], params["password"])
+        backend.read_only = True
         result = gather(backend, params)
     except IPluginException as error:
         fail(module, error.msg, error.name)

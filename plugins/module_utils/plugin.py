@@ -155,6 +155,9 @@ class StoragePlugin(abc.ABC):
     block_size = 512
     #: first LUN number handed out when a mapping does not name one
     min_lun_id = 1
+    #: set by the module glue in check mode and for storage_info: the run only reads, so a
+    #: backend must not create anything on first contact (a state file, a pool directory)
+    read_only = False
 
     def __init__(self, uri: ServerURI, username: str | None = None, password: str | None = None) -> None:
         self.uri = uri

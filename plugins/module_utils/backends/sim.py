@@ -166,6 +166,13 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
         return self._db
 
     def _open(self) -> sqlite3.Connection:
+        if self.read_only and not os.path.exists(self.path):
+            # check mode / storage_info on a simulator that does not exist yet: answer as a
+            # fresh one would, from memory, and leave no file behind
+            db = sqlite3.connect(":memory:", isolation_level=None)
+            db.row_factory = sqlite3.Row
+            self._create(db)
+            return db
         directory = os.path.dirname(self.path)
         try:
             os.makedirs(directory, mode=0o700, exist_ok=True)

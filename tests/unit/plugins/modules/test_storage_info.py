@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from ansible_collections.stormgmt.core.plugins.module_utils import records
@@ -56,6 +58,8 @@ def test_unknown_subset_is_refused(sim_uri, module):
 
 def test_info_writes_nothing(sim_uri, sim_path, module):
     module("storage_info", dict(server=sim_uri))
+    assert not os.path.exists(sim_path)  # not even a new state file
+    module("lun", dict(server=sim_uri, name="db01", size="1G"))
     with open(sim_path, "rb") as handle:
         first = handle.read()
     module("storage_info", dict(server=sim_uri))

@@ -102,7 +102,13 @@ def normalize_initiator(value) -> str:
         if not _NAA.match(text):
             raise ValueFormatEx("%r is not an NAA iSCSI name: expected naa. and 16 or 32 hex digits" % value, "initiators")
         return "naa." + text[4:].upper()
-    return normalize_wwpn(text)
+    try:
+        return normalize_wwpn(text)
+    except ValueFormatEx:
+        raise ValueFormatEx(
+            "%r is not an initiator name: expected an iSCSI name (iqn.YYYY-MM.reversed.domain[:unique], "
+            "eui. + 16 hex digits, naa. + 16 or 32 hex digits) or a Fibre Channel WWPN (0x + 16 hex "
+            "digits, or 8 bytes separated by ':' or '-')" % value, "initiators") from None
 
 
 def normalize_nfs_client(value) -> str:

@@ -87,12 +87,12 @@ class LunResource(Resource):
             snaps = [snap["name"] for snap in self.backend.list_snapshots(self.name)]
             reasons = []
             if before["access_grp_names"]:
-                reasons.append("mapped to access group(s) %s" % ", ".join(before["access_grp_names"]))
+                reasons.append("is mapped to access group(s) %s" % ", ".join(before["access_grp_names"]))
             if snaps:
                 reasons.append("has snapshot(s) %s" % ", ".join(snaps))
             if reasons:
                 raise StorageElementBusyEx(
-                    "%s is %s; unmap/delete them first or set force: true" % (self.describe(), " and ".join(reasons)))
+                    "%s %s; unmap/delete them first or set force: true" % (self.describe(), " and ".join(reasons)))
         return Plan("delete", after=None, steps=["delete"])
 
     def _plan_create(self) -> Plan:

@@ -488,7 +488,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
             if not force and (groups or snaps):
                 reasons = []
                 if groups:
-                    reasons.append("mapped to access group(s) %s" % ", ".join(groups))
+                    reasons.append("is mapped to access group(s) %s" % ", ".join(groups))
                 if snaps:
                     reasons.append("has snapshot(s) %s" % ", ".join(snaps))
                 raise StorageElementBusyEx("%s %s; unmap/delete them first or set force: true" % (what, " and ".join(reasons)))

@@ -892,7 +892,7 @@ class TgtBackend(StorageArrayPlugin):
             if not force and (groups or snaps):
                 reasons = []
                 if groups:
-                    reasons.append("mapped to access group(s) %s" % ", ".join(groups))
+                    reasons.append("is mapped to access group(s) %s" % ", ".join(groups))
                 if snaps:
                     reasons.append("has snapshot(s) %s" % ", ".join(sorted(snaps)))
                 raise StorageElementBusyEx("%s %s; unmap/delete them first or set force: true"

@@ -144,3 +144,12 @@ def test_without_netaddr_addresses_need_it_but_names_do_not(monkeypatch):
 
 def test_unique_keeps_order():
     assert ids.unique(["b", "a", "b", "c", "a"]) == ["b", "a", "c"]
+
+
+def test_an_unrecognised_initiator_is_told_every_accepted_form():
+    # a bare host name is neither an iSCSI name nor a WWPN: the message lists both, not only WWPN
+    with pytest.raises(ValueFormatEx) as info:
+        ids.normalize_initiator("host1")
+    assert info.value.msg.startswith("'host1' is not an initiator name")
+    for form in ("iqn.", "eui.", "naa.", "WWPN"):
+        assert form in info.value.msg

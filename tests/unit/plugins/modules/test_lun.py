@@ -77,7 +77,8 @@ def test_mapped_lun_needs_force(sim_uri, sim, module):
     sim.create_access_group("web", ["iqn.2026-01.com.example:h1"], [{"name": "db01", "lun_id": None}], None)
     refused = module("lun", dict(server=sim_uri, name="db01", state="absent"))
     assert refused["error"] == "StorageElementBusyEx"
-    assert "web" in refused["msg"] and "s1" in refused["msg"] and "force" in refused["msg"]
+    assert refused["msg"] == ("LUN 'db01' is mapped to access group(s) web and has snapshot(s) s1;"
+                              " unmap/delete them first or set force: true")
     assert sim.get_lun("db01") is not None
     assert module("lun", dict(server=sim_uri, name="db01", state="absent", force=True))["changed"] is True
     assert sim.get_lun("db01") is None and sim.get_access_group("web")["luns"] == []

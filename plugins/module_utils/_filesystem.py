@@ -254,6 +254,9 @@ class BlockFilesystem(FilesystemResource):
                                      % (self.describe(), self.label, self.fstype, limit), "name")
 
     def describe(self) -> str:
+        label = self.params.get("name")
+        if isinstance(label, str) and label:
+            return "file system '%s' on %s" % (label, self.spec)
         return "file system on %s" % self.spec
 
     def _attachment(self, attach: bool):
@@ -374,8 +377,13 @@ class BlockFilesystem(FilesystemResource):
 
 def _what(record: dict) -> str:
     if record["status"].startswith("holds"):
-        return "a %s partition table" % record["fstype"]
-    return "a %s file system" % record["fstype"]
+        return "%s %s partition table" % (_article(record["fstype"]), record["fstype"])
+    return "%s %s file system" % (_article(record["fstype"]), record["fstype"])
+
+
+def _article(word: str) -> str:
+    """'an' before ext4, xfs, LVM2_member...; 'a' before btrfs, gpt, dos."""
+    return "an" if word[:1].lower() in "aeiox" or word[:3].lower() in ("lvm", "ntf") else "a"
 
 
 def _mounts_of(found, table: list) -> list:

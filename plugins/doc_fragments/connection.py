@@ -37,6 +37,8 @@ options:
       - When the backend runs an operation as a job, wait until it is done.
       - With V(false) the task returns at once with the job in RV(ignore:job); the element reports a C(BUSY_*)
         state until the job ends, and running the task again reports no change.
+      - With V(true), a task on an element that is still busy with a job (started by a task with V(false),
+        or by another run) waits for that job to end, up to O(wait_timeout), before it compares and acts.
     type: bool
     default: true
   wait_timeout:

@@ -5,7 +5,7 @@
 
 """The one idempotency engine every module uses. Private to this collection.
 
-read the current record -> plan (what to do, the would-be record) -> in check
+read the current record (once an object busy with a job has finished it) -> plan (what to do, the would-be record) -> in check
 mode stop there -> apply, waiting on jobs -> re-read -> result with diff.
 
 A module describes its object with a :class:`Resource`; it never decides on its
@@ -23,6 +23,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     error_from_dict,
 )
 from ansible_collections.stormgmt.core.plugins.module_utils.plugin import is_job
+from ansible_collections.stormgmt.core.plugins.module_utils.records import SE_BUSY_STATES
 
 
 class Plan:
@@ -94,6 +95,31 @@ class Waiter:
             raise error_from_dict(job.get("error") or {"msg": "job %s failed" % job["job_id"]})
         return job
 
+    def settled(self, read):
+        """``read()``, again and again while the object is busy with a job (wait: true).
+
+        An object another run left busy (``wait: false``, or a run still going) is read
+        until its job is over or ``wait_timeout`` has passed, so that the plan starts from
+        the object as it will be, and the record returned is the finished one.
+        """
+        record = read()
+        if not self.wait:
+            return record
+        started = self._clock()
+        delay = 0.05
+        while _busy(record):
+            elapsed = self._clock() - started
+            if elapsed >= self.timeout:
+                break
+            self._sleep(min(delay, max(self.timeout - elapsed, 0.01)))
+            delay = min(delay * 2, 1.0)
+            record = read()
+        return record
+
+
+def _busy(record) -> bool:
+    return isinstance(record, dict) and record.get("state") in SE_BUSY_STATES
+
 
 class Resource(abc.ABC):
     """One storage object as a module sees it."""
@@ -124,7 +150,7 @@ class Resource(abc.ABC):
 
 def converge(resource: Resource, check_mode: bool, run: Waiter) -> dict:
     """Bring ``resource`` to its desired state; return the module result."""
-    before = resource.read()
+    before = run.settled(resource.read)
     plan = resource.plan(before)
     result = {"changed": plan.changed}
     if plan.changed:

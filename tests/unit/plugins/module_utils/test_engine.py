@@ -256,9 +256,38 @@ def test_wait_false_returns_the_running_job(tmp_path, params, open_backend):
     assert result["changed"] is True
     assert result["job"]["status"] == "RUNNING" and result["job"]["job_id"]
     assert result["lun"]["state"] == "BUSY_CREATE"
-    # the next run sees the LUN being made and has nothing to do
+    # the next run, also without waiting, sees the LUN being made and has nothing to do
+    again = converge(lun(backend, params, size="1G", wait=False), check_mode=False,
+                     run=Waiter(backend, wait=False))
+    assert again["changed"] is False and again["lun"]["state"] == "BUSY_CREATE"
+
+
+def test_a_waiting_run_returns_the_object_once_its_job_is_over(tmp_path, params, open_backend):
+    """wait: true on an object another run left busy: no change, and the finished record."""
+    backend = open_backend("sim://%s/jobs.db?job_delay=0.6" % tmp_path)
+    converge(lun(backend, params, size="1G", wait=False), check_mode=False, run=Waiter(backend, wait=False))
     again = converge(lun(backend, params, size="1G"), check_mode=False, run=Waiter(backend))
-    assert again["changed"] is False
+    assert again["changed"] is False and again["lun"]["state"] == "ONLINE"
+
+
+def test_a_waiting_run_changes_a_busy_object_once_its_job_is_over(tmp_path, params, open_backend):
+    """Without the wait the resize would be refused with StorageElementBusyEx (the LUN is being made)."""
+    backend = open_backend("sim://%s/jobs.db?job_delay=0.6" % tmp_path)
+    converge(lun(backend, params, size="1G", wait=False), check_mode=False, run=Waiter(backend, wait=False))
+    with pytest.raises(StorageElementBusyEx):
+        converge(lun(backend, params, size="2G", wait=False), check_mode=False, run=Waiter(backend, wait=False))
+    grown = converge(lun(backend, params, size="2G"), check_mode=False, run=Waiter(backend))
+    assert grown["changed"] is True and grown["lun"]["size"] == 2 * GiB and grown["lun"]["state"] == "ONLINE"
+
+
+def test_a_waiting_run_gives_up_on_a_busy_object_at_wait_timeout(tmp_path, params, open_backend):
+    backend = open_backend("sim://%s/jobs.db?job_delay=60" % tmp_path)
+    converge(lun(backend, params, size="1G", wait=False), check_mode=False, run=Waiter(backend, wait=False))
+    clock = FakeClock()
+    again = converge(lun(backend, params, size="1G"), check_mode=False,
+                     run=Waiter(backend, timeout=3, sleep=clock.sleep, clock=clock))
+    assert again["changed"] is False and again["lun"]["state"] == "BUSY_CREATE"
+    assert 3 <= clock.now - 100.0 < 4
 
 
 def test_own_job_timing_out_is_a_failure_not_a_lost_race(tmp_path, params, open_backend):

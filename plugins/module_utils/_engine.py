@@ -67,27 +67,39 @@ class Waiter:
         #: the job of this run that failed or outlived wait_timeout, if any
         self.failed_job: dict | None = None
 
+    def _poll(self, value, fetch, pending):
+        """Fetch ``value`` again, backing off, while ``pending(value)`` and within wait_timeout.
+
+        Returns the last value and whether it is no longer pending.
+        """
+        started = self._clock()
+        delay = 0.05
+        while pending(value):
+            elapsed = self._clock() - started
+            if elapsed >= self.timeout:
+                return value, False
+            self._sleep(min(delay, max(self.timeout - elapsed, 0.01)))
+            delay = min(delay * 2, 1.0)
+            value = fetch()
+        return value, True
+
     def __call__(self, answer):
         if not is_job(answer):
             return answer
         job = answer
-        started = self._clock()
         if not self.wait:
             self.jobs.append(job)
             raise Detached(job)
-        delay = 0.05
-        while job.get("status") == "RUNNING":
-            elapsed = self._clock() - started
-            if elapsed >= self.timeout:
-                self.jobs.append(job)
-                self.failed_job = job
-                raise OperationFailedEx(
-                    "job %s (%s) did not finish within wait_timeout=%ss (progress %s%%); it goes on "
-                    "on the storage server: run the task again later to see its result"
-                    % (job["job_id"], job.get("op"), self.timeout, job.get("progress")))
-            self._sleep(min(delay, max(self.timeout - elapsed, 0.01)))
-            delay = min(delay * 2, 1.0)
-            job = self.backend.job_status(job["job_id"])
+        started = self._clock()
+        job, done = self._poll(job, lambda: self.backend.job_status(job["job_id"]),
+                               lambda current: current.get("status") == "RUNNING")
+        if not done:
+            self.jobs.append(job)
+            self.failed_job = job
+            raise OperationFailedEx(
+                "job %s (%s) did not finish within wait_timeout=%ss (progress %s%%); it goes on "
+                "on the storage server: run the task again later to see its result"
+                % (job["job_id"], job.get("op"), self.timeout, job.get("progress")))
         job = dict(job, elapsed=round(self._clock() - started, 3))
         self.jobs.append(job)
         if job.get("status") == "ERROR":
@@ -103,17 +115,8 @@ class Waiter:
         the object as it will be, and the record returned is the finished one.
         """
         record = read()
-        if not self.wait:
-            return record
-        started = self._clock()
-        delay = 0.05
-        while _busy(record):
-            elapsed = self._clock() - started
-            if elapsed >= self.timeout:
-                break
-            self._sleep(min(delay, max(self.timeout - elapsed, 0.01)))
-            delay = min(delay * 2, 1.0)
-            record = read()
+        if self.wait:
+            record = self._poll(record, read, _busy)[0]
         return record
 
 

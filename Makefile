@@ -78,7 +78,7 @@ SKIPPED_LOG := $(CACHE)/skipped-steps
 skip = { echo "$(1): $(2), skipped"; mkdir -p $(CACHE); echo $(1) >>$(SKIPPED_LOG); exit 0; }
 
 .PHONY: help deps venv collection src-link sanity lint unit integration molecule conformance \
-        docs-lint demo test check check-sanity bench clean distclean
+        docs-lint demo test check check-sanity bench bench-peers clean distclean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -246,9 +246,24 @@ demo: venv collection ## Run docs/examples/demo.yml on the simulator twice: the 
 	fi
 	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_DIR) $(ROOT)/scripts/demo $(DEMO_PLAYBOOK) $(CACHE)/demo
 
-bench: venv collection ## Run benchmarks/run (JSON results under benchmarks/results)
+# The peers of benchmarks/noop_vs_peers.py (ansible.posix.mount, community.general.filesystem)
+# are benchmark-only: taken from the `ansible` package on PyPI (the pinned release that goes
+# with ansible-core 2.19) into .cache/bench/peers, never into the collection's requirements.
+BENCH_ANSIBLE ?= ansible==12.3.0
+BENCH_PEERS   := $(CACHE)/bench/peers
+bench-peers: venv ## Put ansible.posix and community.general (benchmark peers) into .cache/bench/peers
+	@if [ ! -d $(BENCH_PEERS)/ansible_collections/ansible/posix ] || [ ! -d $(BENCH_PEERS)/ansible_collections/community/general ]; then \
+	    rm -rf $(CACHE)/bench/wheels $(BENCH_PEERS).tmp; \
+	    pip download --quiet --no-deps -d $(CACHE)/bench/wheels '$(BENCH_ANSIBLE)'; \
+	    $(VENV)/bin/python -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+	        z.extractall(sys.argv[2], [n for n in z.namelist() if n.startswith(("ansible_collections/ansible/posix/", "ansible_collections/community/general/"))])' \
+	        $(CACHE)/bench/wheels/ansible-*.whl $(BENCH_PEERS).tmp; \
+	    rm -rf $(BENCH_PEERS) $(CACHE)/bench/wheels; mv $(BENCH_PEERS).tmp $(BENCH_PEERS); \
+	fi
+
+bench: venv collection bench-peers ## Run benchmarks/run (JSON results under benchmarks/results)
 	@if [ ! -x benchmarks/run ]; then $(call skip,bench,no benchmarks/run yet); fi; \
-	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_DIR) benchmarks/run
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_DIR) STORMGMT_BENCH_PEERS=$(BENCH_PEERS) benchmarks/run
 
 clean: ## Remove .cache and test outputs (keeps .venv)
 	@# the demo leaves its file system mounted under .cache/demo: unmount before removing

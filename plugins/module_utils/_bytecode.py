@@ -9,7 +9,8 @@ Ansible sends a module with its module_utils as Python *sources* in a zip (Ansib
 Python's zip importer compiles every file it imports, on every run, and writes no bytecode:
 for a no-op task that compiling is most of what this collection adds to the cost of
 ``ansible.builtin.ping`` (benchmarks/README.md). Imported first by every module, this module
-puts an import finder in front of the zip importer for this collection's module_utils only:
+puts an import finder before Python's path finder (and so before the zip importer), for this
+collection's module_utils only:
 it compiles a file once and keeps its code object (``marshal``, as ``__pycache__`` does) in a
 directory private to the user, named by the SHA-256 of the source and the Python bytecode
 version, so that a file is never run from a code object of another source.
@@ -214,9 +215,12 @@ def _zip_importer(entry: str):
 
 
 def install() -> None:
-    """Put the finder in front of the others (once)."""
-    if not any(isinstance(finder, _Finder) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _Finder(_directory()))
+    """Put the finder just before the path finder (once); finders placed before that stay first."""
+    if any(isinstance(finder, _Finder) for finder in sys.meta_path):
+        return
+    from importlib.machinery import PathFinder
+    position = next((index for index, finder in enumerate(sys.meta_path) if finder is PathFinder), len(sys.meta_path))
+    sys.meta_path.insert(position, _Finder(_directory()))
 
 
 install()

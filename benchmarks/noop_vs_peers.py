@@ -153,7 +153,7 @@ def measure(args, peers: str, workdir: str, device: str) -> dict:
         records = json.load(handle)
     samples = dict((kind, []) for kind in cases(workdir, device))
     for record in records:
-        kind, _, index = record["name"].rpartition(" ")
+        kind, index = record["name"].rsplit(" ", 1) if " " in record["name"] else (record["name"], "")
         if kind in samples and index.isdigit():
             if record["status"] != "ok":
                 raise SystemExit("noop_vs_peers: task %r was not a no-op: %s" % (record["name"], record["status"]))

@@ -66,6 +66,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # neither variable on).
 export ANSIBLE_PIPELINING ?= true
 unexport PYTHONUNBUFFERED
+# Likewise PYTHONDONTWRITEBYTECODE would keep the modules from keeping their compiled
+# module_utils between tasks (plugins/module_utils/_bytecode.py).
+unexport PYTHONDONTWRITEBYTECODE
 # Unit and conformance tests import ansible_collections.stormgmt.core.* from the live tree.
 UNIT_ENV := PYTHONPATH=$(SRC_DIR)
 

@@ -89,6 +89,9 @@ class CoProcess:
     :meth:`fail` when what it read makes no sense.
     """
 
+    #: ``start(stdout=...)``: the program's stdout goes where its stderr goes
+    TO_STDERR = "stderr"
+
     def __init__(self, label: str) -> None:
         self.label = label
         self.proc = None
@@ -101,6 +104,8 @@ class CoProcess:
               pass_fds: tuple = (), env: dict | None = None):
         """Start ``path`` with ``args``; stderr goes to a private temporary file."""
         self._stderr = tempfile.TemporaryFile(prefix="stormgmt-plugin-", suffix=".stderr")
+        if stdout == self.TO_STDERR:
+            stdout = self._stderr
         runner = Runner(path, {"args": lambda value: list(value)}, error=OperationPreReqNotMetEx)
         self.proc = runner.spawn("args", args=args, stderr=self._stderr, stdin=stdin, stdout=stdout,
                                  pass_fds=pass_fds, env=env, new_session=True, preexec=_die_with_parent())

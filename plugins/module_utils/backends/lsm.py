@@ -124,6 +124,25 @@ _SLOW = {"snapshot_restore"}
 _EXPORT_FLAGS = ("ro", "rw", "no_root_squash", "root_squash")
 
 
+def _about(subject: str):
+    """Decorator: errors the plug-in answers during the call name ``subject`` (formatted with the
+    call's arguments), so that a message says which object the refused operation was about."""
+    def wrap(method):
+        names = method.__code__.co_varnames[1:method.__code__.co_argcount]
+
+        def run(self, *args, **kwargs):
+            values = dict(zip(names, args), **kwargs)
+            self._subject = subject.format(**dict((key, values.get(key)) for key in names))
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                self._subject = None
+        run.__name__ = method.__name__
+        run.__doc__ = method.__doc__
+        return run
+    return wrap
+
+
 def parse_scheme(scheme: str) -> tuple:
     """``lsm+NAME[+PROTO]`` -> (NAME, the plug-in's scheme). ValueFormatEx unless plain names."""
     rest = scheme[len(SCHEME_PREFIX):]
@@ -196,6 +215,9 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         self._caps: set | None = None
         # job id -> what it does, for the job records of this run
         self._job_ops: dict = {}
+        self._job_progress: dict = {}
+        # the object the current operation is about, for the plug-in's error messages
+        self._subject: str | None = None
 
     def _plugin_uri(self, text: str) -> str:
         """The URI the plug-in gets: our scheme prefix, and our own parameters, taken out."""
@@ -263,8 +285,9 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
             if isinstance(params.get(key), str) and params[key]:
                 self._process.secrets.add(params[key])
         deadline = time.monotonic() + (timeout or self.timeout)
-        self._process.send(self._sock.fileno(), wire.encode_request(method, params), method, deadline, self.timeout)
-        answer = self._receive(method, deadline)
+        what = "%s (%s)" % (method, self._subject) if self._subject else method
+        self._process.send(self._sock.fileno(), wire.encode_request(method, params), what, deadline, self.timeout)
+        answer = self._receive(what, deadline)
         if "error" in answer:
             raise self._error(method, answer["error"])
         return answer["result"]
@@ -316,7 +339,8 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         return exc
 
     def _what(self, method: str) -> str:
-        return "plug-in %s refused %s" % (self.name, method)
+        what = "plug-in %s refused %s" % (self.name, method)
+        return "%s: %s" % (self._subject, what) if self._subject else what
 
     def call(self, method: str, **params):
         """A request after registration; answers checked by the caller."""
@@ -396,7 +420,9 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
                 or not isinstance(answer[1], int) or isinstance(answer[1], bool)):
             raise self._malformed("job_status", "expected [status 1-3, percent, object or null], got %s"
                                   % wire.excerpt(answer))
-        status, percent = answer[0], max(0, min(100, answer[1]))
+        # progress never goes back in our job records, whatever a plug-in reports (simc's is random)
+        status, percent = answer[0], max(0, min(100, answer[1]), self._job_progress.get(job_id, 0))
+        self._job_progress[job_id] = percent
         self._invalidate()
         if status == wire.JOB_INPROGRESS:
             return records.make("job", job_id=job_id, op=op, progress=percent, status="RUNNING")
@@ -724,6 +750,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         if self._vols_by("lun", name) or any(vol["name"] == name for vol in self._volumes()):
             raise InvalidValueEx("%s cannot be made: LUN '%s' already exists" % (what, name), "name")
 
+    @_about("LUN '{name}'")
     def create_lun(self, name: str, pool: str, size: int, thin: bool, qos: str | None) -> dict:
         self._need("create LUN '%s'" % name, "VOLUMES", "VOLUME_CREATE")
         if qos is not None:
@@ -749,6 +776,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         self._invalidate()
         return self._volume_record(value)
 
+    @_about("LUN '{name}'")
     def resize_lun(self, name: str, size: int) -> dict:
         self._need("resize LUN '%s'" % name, "VOLUMES", "VOLUME_RESIZE")
         vol = self._existing(name)
@@ -768,6 +796,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
             raise NoSuchOperationEx("cannot %s %s: libstoragemgmt pool '%s' does not let its volumes %s"
                                     % (verb, what, pool["name"], verb))
 
+    @_about("LUN '{name}'")
     def delete_lun(self, name: str, force: bool = False):
         self._need("delete LUN '%s'" % name, "VOLUMES", "VOLUME_DELETE")
         vol = self._existing(name)
@@ -816,6 +845,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         vol = self._snap_volume(lun, name)
         return None if vol is None else self._volume_record(vol)
 
+    @_about("snapshot '{name}' of LUN '{lun}'")
     def create_snapshot(self, lun: str, name: str) -> dict:
         what = "snapshot '%s' of LUN '%s'" % (name, lun)
         self._need("create %s" % what, "VOLUMES", "VOLUME_REPLICATE")
@@ -834,6 +864,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         self._invalidate()
         return self._as_record(self._job_or("volume_replicate", answer, "Volume", "create %s" % what))
 
+    @_about("snapshot '{name}' of LUN '{lun}'")
     def delete_snapshot(self, lun: str, name: str):
         what = "snapshot '%s' of LUN '%s'" % (name, lun)
         self._need("delete %s" % what, "VOLUMES", "VOLUME_DELETE")
@@ -851,6 +882,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         self._invalidate()
         return self._job_or("volume_delete", answer, None, "delete %s" % what)
 
+    @_about("LUN '{lun}'")
     def restore_snapshot(self, lun: str, name: str) -> dict:
         what = "LUN '%s' to its snapshot '%s'" % (lun, name)
         self._need("restore %s" % what, "VOLUMES", "VOLUME_COPY_RANGE")
@@ -886,18 +918,26 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
             vol = self._existing(lun)
         rep_type = wire.REPLICATE_COPY if "VOLUME_COPY_RANGE_COPY" in caps else wire.REPLICATE_CLONE
         ranges = [{"class": "BlockRange", "src_block": 0, "dest_block": 0, "block_count": size // unit}]
+        had_dependants = self._dependants(snap)
         try:
             answer = self.call("volume_replicate_range", rep_type=rep_type, volume_src=snap, volume_dest=vol,
                                ranges=ranges)
+            if answer is not None and not isinstance(answer, str):
+                raise self._malformed("volume_replicate_range", "expected a job id or null, got %s"
+                                      % wire.excerpt(answer))
+            # waited for here: the copy must be over before the relation it leaves is removed
+            self._finish(self._job_or("volume_replicate_range", answer, None, "restore %s" % what), "restore")
         except IPluginException:
             if size != current:
                 self._undo(lambda: self.call("volume_resize", volume=vol, new_size_bytes=current))
             raise
         self._invalidate()
-        if answer is not None and not isinstance(answer, str):
-            raise self._malformed("volume_replicate_range", "expected a job id or null, got %s" % wire.excerpt(answer))
-        job = self._job_or("volume_replicate_range", answer, None, "restore %s" % what)
-        return job if job is not None else self.get_lun(lun)
+        if had_dependants is False and self._dependants(snap):
+            # some plug-ins (simc) keep the copy as a replication from the snapshot to the LUN, which
+            # would tie the two together for good: the data is copied, so that relation goes
+            self._done(self.call("volume_child_dependency_rm", volume=snap), "restore")
+            self._invalidate()
+        return self.get_lun(lun)
 
     def _undo(self, step) -> None:
         """A rollback step: best effort, its own failure does not hide the first one."""
@@ -916,6 +956,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
             self._finish(records.make("job", job_id=answer, op=op, progress=0, status="RUNNING"), op)
 
     # --- clones --------------------------------------------------------------------------------------------------
+    @_about("clone '{name}'")
     def create_clone(self, name: str, lun: str, snapshot: str | None = None) -> dict:
         what = "clone '%s' of %s" % (name, "snapshot '%s' of LUN '%s'" % (snapshot, lun) if snapshot else "LUN '%s'" % lun)
         self._need("create %s" % what, "VOLUMES", "VOLUME_REPLICATE", "VOLUME_REPLICATE_CLONE")
@@ -929,6 +970,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         self._invalidate()
         return self._as_record(self._job_or("volume_replicate", answer, "Volume", "create %s" % what))
 
+    @_about("clone '{name}'")
     def split_clone(self, name: str) -> dict:
         what = "clone '%s'" % name
         self._need("split %s" % what, "VOLUMES", "VOLUME_CHILD_DEPENDENCY", "VOLUME_CHILD_DEPENDENCY_RM")
@@ -992,6 +1034,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
                      out_user=chap.get("mutual_username"), out_password=chap.get("mutual_password"))
                 for init, init_type in inits if init_type == wire.INIT_TYPE_ISCSI_IQN]
 
+    @_about("access group '{name}'")
     def create_access_group(self, name: str, entries: list, luns: list, chap: dict | None) -> dict:
         what = "access group '%s'" % name
         self._need("create %s" % what, "ACCESS_GROUPS", "VOLUME_MASK")
@@ -1065,6 +1108,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         self.call("access_group_delete", access_group=group)
         self._invalidate()
 
+    @_about("access group '{name}'")
     def update_access_group(self, name: str, changes: dict) -> dict:
         what = "access group '%s'" % name
         group = self._group(name)
@@ -1106,6 +1150,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
             raise
         return self.get_access_group(name)
 
+    @_about("access group '{name}'")
     def delete_access_group(self, name: str, force: bool = False):
         what = "access group '%s'" % name
         self._need("delete %s" % what, "ACCESS_GROUPS", "ACCESS_GROUP_DELETE")
@@ -1220,6 +1265,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
                 params["anon_uid" if key == "anonuid" else "anon_gid"] = int(value)
         return params
 
+    @_about("file system '{name}'")
     def create_filesystem(self, name: str, pool: str, size: int, export: dict) -> dict:
         what = "file system '%s'" % name
         self._need("create %s" % what, "FS", "FS_CREATE")
@@ -1255,6 +1301,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         self._invalidate()
         return self._fs_record(value)
 
+    @_about("file system '{name}'")
     def resize_filesystem(self, name: str, size: int) -> dict:
         self._need("resize file system '%s'" % name, "FS", "FS_RESIZE")
         fs = self._fs_existing(name)
@@ -1262,6 +1309,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         self._invalidate()
         return self._fs_result(self._job_or("fs_resize", answer, "FileSystem", "resize file system '%s'" % name))
 
+    @_about("file system '{name}'")
     def set_export(self, name: str, export: dict) -> dict:
         what = "file system '%s'" % name
         fs = self._fs_existing(name)
@@ -1287,6 +1335,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         self._invalidate()
         return self.get_filesystem(name)
 
+    @_about("file system '{name}'")
     def delete_filesystem(self, name: str, force: bool = False):
         what = "file system '%s'" % name
         self._need("delete %s" % what, "FS", "FS_DELETE")
@@ -1341,6 +1390,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
                                  % (name, fs["name"], ", ".join(snap["id"] for snap in found)), "name")
         return found[0] if found else None
 
+    @_about("snapshot '{name}' of file system '{filesystem}'")
     def create_fs_snapshot(self, filesystem: str, name: str) -> dict:
         what = "snapshot '%s' of file system '%s'" % (name, filesystem)
         self._need("create %s" % what, "FS", "FS_SNAPSHOTS", "FS_SNAPSHOT_CREATE")
@@ -1354,6 +1404,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
             return result
         return self._snap_record(fs, result)
 
+    @_about("snapshot '{name}' of file system '{filesystem}'")
     def delete_fs_snapshot(self, filesystem: str, name: str):
         what = "snapshot '%s' of file system '%s'" % (name, filesystem)
         self._need("delete %s" % what, "FS", "FS_SNAPSHOTS", "FS_SNAPSHOT_DELETE")
@@ -1369,6 +1420,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         self._invalidate()
         return self._job_or("fs_snapshot_delete", answer, None, "delete %s" % what)
 
+    @_about("file system '{filesystem}'")
     def restore_fs_snapshot(self, filesystem: str, name: str) -> dict:
         what = "file system '%s' to its snapshot '%s'" % (filesystem, name)
         self._need("restore %s" % what, "FS", "FS_SNAPSHOTS", "FS_SNAPSHOT_RESTORE")
@@ -1381,6 +1433,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         job = self._job_or("fs_snapshot_restore", answer, None, "restore %s" % what)
         return job if job is not None else self.get_filesystem(filesystem)
 
+    @_about("file system clone '{name}'")
     def create_fs_clone(self, name: str, filesystem: str, snapshot: str | None = None) -> dict:
         what = "clone '%s' of file system '%s'" % (name, filesystem)
         self._need("create %s" % what, "FS", "FS_CLONE")
@@ -1398,6 +1451,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         self._invalidate()
         return self._fs_result(self._job_or("fs_clone", answer, "FileSystem", "create %s" % what))
 
+    @_about("file system clone '{name}'")
     def split_fs_clone(self, name: str) -> dict:
         what = "file system clone '%s'" % name
         self._need("split %s" % what, "FS", "FS_CHILD_DEPENDENCY", "FS_CHILD_DEPENDENCY_RM")

@@ -490,6 +490,7 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
 
     # --- listings (cached until the next write) ---------------------------------------------------------
     def _cached(self, key: str, fetch):
+        self._process.check()  # after a failure, nothing is answered from what was read before
         if key not in self._listing:
             self._listing[key] = fetch()
         return self._listing[key]

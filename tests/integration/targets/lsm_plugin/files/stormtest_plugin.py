@@ -14,6 +14,8 @@ URI (given in plugin_register): ``stormtest:///path/state.json?key=value``
   without=A,B    capabilities to leave out (names as libstoragemgmt spells them)
   job_delay=S    writes answer a job that completes after S seconds (default: no jobs)
 The password given to plugin_register must equal $STORMTEST_PASSWORD when that is set.
+$STORMTEST_LOG, when set, names a file each request is appended to (as JSON, one a line,
+with the plug-in's pid), so that tests can see what a client sent.
 
 Faults, for the tests of what a client does when a plug-in misbehaves: an object name
 (volume, access group, file system, snapshot) starting with
@@ -167,8 +169,12 @@ class Array:
         except FileNotFoundError:
             self.state = {"next": 1, "volumes": {}, "reps": [], "ags": {}, "masks": [], "chap": {}, "fss": {},
                           "fs_snaps": {}, "fs_clones": [], "exports": {}, "jobs": {}}
+        self._loaded = json.dumps(self.state, sort_keys=True)
 
     def _save(self) -> None:
+        """Write the state back when the request changed it (a read writes nothing)."""
+        if json.dumps(self.state, sort_keys=True) == self._loaded:
+            return
         tmp = self.path + ".tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
@@ -654,6 +660,9 @@ def serve(fd: int) -> int:
         except EOFError:
             return 0
         method, params, ident = request["method"], request.get("params") or {}, request.get("id", 100)
+        if os.environ.get("STORMTEST_LOG"):
+            with open(os.environ["STORMTEST_LOG"], "a") as log:
+                log.write(json.dumps(dict(request, pid=os.getpid())) + "\n")
         if not isinstance(params.get("flags"), int):
             send(sock, {"id": ident, "error": {"code": 402, "message": "flags missing", "data": None}})
             continue

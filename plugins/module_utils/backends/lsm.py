@@ -851,12 +851,10 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         what = "snapshot '%s' of LUN '%s'" % (name, lun)
         self._need("create %s" % what, "VOLUMES", "VOLUME_REPLICATE")
         caps = self.capabilities()
-        if "VOLUME_REPLICATE_CLONE" in caps:
-            rep_type = wire.REPLICATE_CLONE
-        elif "VOLUME_REPLICATE_COPY" in caps:
-            rep_type = wire.REPLICATE_COPY
-        else:
+        if not caps & {"VOLUME_REPLICATE_CLONE", "VOLUME_REPLICATE_COPY"}:
             self._need("create %s" % what, "VOLUME_REPLICATE_CLONE")
+        # space-efficient where the plug-in can, else a full copy
+        rep_type = wire.REPLICATE_CLONE if "VOLUME_REPLICATE_CLONE" in caps else wire.REPLICATE_COPY
         vol = self._existing(lun)
         raw = lun + SNAP_SEP + name
         if self._snap_volume(lun, name) is not None or any(v["name"] == raw for v in self._volumes()):

@@ -476,8 +476,10 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         value = self.ability(key)
         if value not in ABILITY_AVAILABLE:
             missing = [need for need in NEEDS.get(key, ()) if need not in self.capabilities()]
-            because = (" (it lacks the libstoragemgmt capabilit%s %s)" % ("y" if len(missing) == 1 else "ies",
-                                                                            ", ".join(missing))) if missing else ""
+            because = ""
+            if missing:
+                because = " (it lacks the libstoragemgmt capabilit%s %s)" % (
+                    "y" if len(missing) == 1 else "ies", ", ".join(missing))
             raise NoSuchOperationEx("cannot %s: the libstoragemgmt plug-in %s reports ability %s=%s%s"
                                     % (action, self.name, key, value, because))
         return value
@@ -697,8 +699,8 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
             "storage_server", name=systems[0]["name"], uuid=self._server_uuid(),
             storage_server_id=",".join(system["id"] for system in systems), storage_type=storage_type,
             backend=self.scheme, uri=self.uri.text, chap="VOLUME_ISCSI_CHAP_AUTHENTICATION" in caps,
-            status="OK" if ok else "; ".join("%s: %s" % (system["name"], system.get("status_info") or "not OK")
-                                              for system in systems),
+            status="OK" if ok else "; ".join(
+                "%s: %s" % (system["name"], system.get("status_info") or "not OK") for system in systems),
             total_sz=total, used_sz=total - free, free_sz=free, vol_groups=[pool["vol_name"] for pool in pools],
             access_grps=sorted(group["name"] for group in self._groups()),
             storage_desc="%s, through libstoragemgmt's %s" % (desc.strip(), self.program),

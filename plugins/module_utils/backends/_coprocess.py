@@ -106,7 +106,7 @@ class CoProcess:
         self._stderr = tempfile.TemporaryFile(prefix="stormgmt-plugin-", suffix=".stderr")
         if stdout == self.TO_STDERR:
             stdout = self._stderr
-        runner = Runner(path, {"args": lambda value: list(value)}, error=OperationPreReqNotMetEx)
+        runner = Runner(path, {"args": list}, error=OperationPreReqNotMetEx)
         self.proc = runner.spawn("args", args=args, stderr=self._stderr, stdin=stdin, stdout=stdout,
                                  pass_fds=pass_fds, env=env, new_session=True, preexec=_die_with_parent())
         return self.proc

@@ -49,7 +49,7 @@ import time
 import uuid as uuidlib
 
 from ansible_collections.stormgmt.core.plugins.module_utils import records
-from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import initiator_type, validate_name
+from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import initiator_type
 from ansible_collections.stormgmt.core.plugins.module_utils.backends import _lsm_wire as wire
 from ansible_collections.stormgmt.core.plugins.module_utils.backends._coprocess import CoProcess, env_dirs, search
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (

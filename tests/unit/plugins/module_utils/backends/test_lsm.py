@@ -245,7 +245,7 @@ def test_error_numbers_become_exception_classes_with_the_plugins_message(array, 
     before = array.snapshot()
     with pytest.raises(cls) as info:
         backend.create_lun("err%d-x" % code, "pool0", MiB, True, None)
-    assert type(info.value) is cls
+    assert info.value.name == cls.__name__  # the class itself, not a subclass
     assert info.value.msg == "LUN 'err%d-x': plug-in stormtest refused volume_create: %s(%d): injected error for " \
                              "err%d-x" % (code, name, code, code)
     assert array.snapshot() == before

@@ -19,6 +19,7 @@ options:
       - V(tgt:///srv/pool0?portal=127.0.0.1:3260) is a Linux iSCSI storage server (tgt) whose LUNs are files
         in C(/srv/pool0).
       - V(plugin+NAME://...) runs the external plug-in C(stormgmt-plugin-NAME).
+      - V(lsm+NAME://...) drives libstoragemgmt's plug-in C(NAME_lsmplugin), for example V(lsm+sim://); see C(docs/lsm_backend.md).
       - If not set, the environment variable E(STORMGMT_SERVER) is used.
     type: str
     default: sim://

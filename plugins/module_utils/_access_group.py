@@ -18,6 +18,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import 
 )
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     InvalidValueEx,
+    NoSuchOperationEx,
     OperationPreReqNotMetEx,
     StorageElementBusyEx,
     ValueFormatEx,
@@ -140,10 +141,14 @@ class AccessGroupResource(Resource):
         current = before or records.make("access_group", grp_name=self.name, grp_entries=[], luns=[])
         add, remove = self._entry_changes(current["grp_entries"])
         to_map, to_unmap = self._lun_changes(current.get("luns") or [])
-        chap_change = self._chap_change(before)
+        chap_change = self._chap_change(before, add)
         entries = sorted(set(current["grp_entries"]) - set(remove) | set(add))
+        if not entries and not getattr(self.backend, "empty_access_groups", True):
+            raise InvalidValueEx("%s would have no initiator or client; on the %s backend an access group needs at "
+                                 "least one (delete the group instead)" % (self.describe(), self.backend.scheme),
+                                 "initiators")
         after = dict(current, grp_entries=entries, luns=self._predict_luns(current.get("luns") or [], to_map, to_unmap))
-        if chap_change is not None:
+        if chap_change is not None and getattr(self.backend, "chap_readable", True):
             after["chap_username"] = chap_change.get("username")
             after["mutual_chap_username"] = chap_change.get("mutual_username")
         if before is None:
@@ -164,6 +169,12 @@ class AccessGroupResource(Resource):
         return Plan("update", after=after, steps=["update"], changes=changes)
 
     def _check_abilities(self) -> None:
+        if not getattr(self.backend, "lun_numbers", True):
+            chosen = [lun["name"] for lun in self.luns or [] if lun["lun_id"] is not None]
+            if chosen:
+                raise NoSuchOperationEx("cannot give LUN(s) %s a lun_id in %s: the %s backend neither takes nor "
+                                        "reports LUN numbers (the storage server picks them); list the LUNs by name"
+                                        % (", ".join(chosen), self.describe(), self.backend.scheme))
         kinds = set(initiator_type(entry) for entry in self.initiators or [])
         if kinds & {"iqn", "eui", "naa"}:
             self.backend.require("iscsi_initiators", "add iSCSI initiators to %s" % self.describe())
@@ -211,6 +222,9 @@ class AccessGroupResource(Resource):
     def _predict_luns(self, current: list, to_map: list, to_unmap: list) -> list:
         remapped = set(lun["name"] for lun in to_map)
         luns = [dict(lun) for lun in current if lun["name"] not in to_unmap and lun["name"] not in remapped]
+        if not getattr(self.backend, "lun_numbers", True):
+            luns.extend({"name": lun["name"], "lun_id": None} for lun in to_map)
+            return sorted(luns, key=lambda lun: lun["name"])
         used = set(lun["lun_id"] for lun in luns) | set(lun["lun_id"] for lun in to_map if lun["lun_id"] is not None)
         for lun in to_map:
             lun_id = lun["lun_id"]
@@ -222,9 +236,15 @@ class AccessGroupResource(Resource):
             luns.append({"name": lun["name"], "lun_id": lun_id})
         return sorted(luns, key=lambda lun: lun["lun_id"])
 
-    def _chap_change(self, before):
+    def _chap_change(self, before, add: list):
         """None: leave CHAP alone; {}: remove it; a dict: set it."""
         if self.params.get("chap") is None:
+            return None
+        if not getattr(self.backend, "chap_readable", True):
+            # write-only CHAP: set with the group, and for initiators added to it; an existing
+            # group's accounts cannot be read, so they are not compared (nor removed)
+            if before is None or (add and self.chap is not None):
+                return self.chap
             return None
         if self.chap is None:
             return {} if before and before.get("chap_username") else None

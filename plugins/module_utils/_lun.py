@@ -110,7 +110,8 @@ class LunResource(Resource):
             raise InvalidValueEx("%s needs %s but pool '%s' has %s free"
                                  % (self.describe(), format_size(self.size), pool, format_size(free)), "size")
         after = records.make(
-            "storage_element", name=self.name, uuid=None, se_type="LUN", size=self.size, thin=thin,
+            "storage_element", name=self.name, uuid=None, se_type="LUN", size=self.size,
+            thin=thin if getattr(self.backend, "thin_reported", True) else None,
             vol_group_name=pool, access_grp_names=[], qos=params["qos"], state="ONLINE", status="to be created")
         return Plan("create", after=after, steps=["create"], pool=pool, thin=thin)
 

@@ -18,7 +18,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils.plugin import Server
 # extra schemes registered at run time (tests register fakes here)
 _REGISTERED: dict = {}
 
-KNOWN_SCHEMES = ("sim", "tgt", "plugin+NAME")
+KNOWN_SCHEMES = ("sim", "tgt", "plugin+NAME", "lsm+NAME")
 
 
 def register(cls):
@@ -40,6 +40,9 @@ def backend_class(uri: ServerURI):
     if scheme.startswith("plugin+"):
         from ansible_collections.stormgmt.core.plugins.module_utils.backends.external import ExternalBackend
         return ExternalBackend
+    if scheme.startswith("lsm+"):
+        from ansible_collections.stormgmt.core.plugins.module_utils.backends.lsm import LsmBackend
+        return LsmBackend
     raise ValueFormatEx(
         "server %r uses the unknown scheme '%s'; known schemes: %s" % (uri.text, scheme, ", ".join(KNOWN_SCHEMES)),
         "server")

@@ -94,9 +94,11 @@ def _subprocess_executor(argv: list, input_text: str | None, timeout: float | No
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def _subprocess_spawner(argv: list, env: dict | None, stderr) -> subprocess.Popen:
+def _subprocess_spawner(argv: list, env: dict | None, stderr, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                        pass_fds: tuple = (), new_session: bool = False, preexec=None) -> subprocess.Popen:
     return subprocess.Popen(  # noqa: S603 - argv list, never a shell
-        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=env, close_fds=True)
+        argv, stdin=stdin, stdout=stdout, stderr=stderr, env=env, close_fds=True, pass_fds=pass_fds,
+        start_new_session=new_session, preexec_fn=preexec)
 
 
 class Runner:
@@ -104,7 +106,7 @@ class Runner:
 
     #: (argv, input, timeout, env) -> (rc, stdout, stderr); tests replace it
     executor = staticmethod(_subprocess_executor)
-    #: (argv, env, stderr) -> a Popen-like process with stdin/stdout pipes
+    #: (argv, env, stderr, **popen options) -> a Popen-like process (stdin/stdout pipes by default)
     spawner = staticmethod(_subprocess_spawner)
 
     def __init__(self, program: str, formats: dict | None = None, *, package: str | None = None,
@@ -170,12 +172,16 @@ class Runner:
                 self.masked(argv, values), rc, self._mask_text(detail[-1] if detail else "no message", values)))
         return result
 
-    def spawn(self, order="", *, env: dict | None = None, stderr=None, error=None, **values):
+    def spawn(self, order="", *, env: dict | None = None, stderr=None, error=None, stdin=subprocess.PIPE,
+              stdout=subprocess.PIPE, pass_fds: tuple = (), new_session: bool = False, preexec=None, **values):
         """Start the program as a co-process that converses over stdin/stdout (the
-        external backend's plug-ins) and return the process; the caller owns it."""
+        external backend's plug-ins) or over a descriptor in ``pass_fds`` (libstoragemgmt's
+        plug-ins) and return the process; the caller owns it. ``new_session`` puts it in a
+        session of its own, ``preexec`` runs in the child before the program."""
         argv = self.argv(order, values)
         try:
-            return self.spawner(argv, parseable_env(env), stderr)
+            return self.spawner(argv, parseable_env(env), stderr, stdin=stdin, stdout=stdout, pass_fds=tuple(pass_fds),
+                                new_session=new_session, preexec=preexec)
         except OSError as exc:
             raise (error or self.error)("cannot run %s: %s" % (self.program, exc.strerror)) from None
 

@@ -135,7 +135,8 @@ class SnapshotResource(_Derived):
 
     def _predict(self, parent: dict) -> dict:
         return records.make(
-            "storage_element", name=self.name, uuid=None, se_type="SNAP", size=parent["size"], thin=True,
+            "storage_element", name=self.name, uuid=None, se_type="SNAP", size=parent["size"],
+            thin=True if getattr(self.backend, "thin_reported", True) else None,
             vol_group_name=parent.get("vol_group_name"), access_grp_names=[], state="ONLINE",
             status="to be created", parent=self.parent)
 

@@ -216,6 +216,19 @@ class StorageArrayPlugin(StoragePlugin):
     a snapshot name is unique among the snapshots of its LUN.
     """
 
+    # What the server's API can say or take. A backend for an API with gaps (libstoragemgmt's
+    # plug-ins) sets these False; the resources then predict None for the field, and refuse
+    # what the server cannot take before any write.
+    #: mappings carry LUN numbers, and a task may choose them
+    lun_numbers = True
+    #: LUN records say whether a LUN is thin (else ``thin`` is None in them)
+    thin_reported = True
+    #: a group's CHAP accounts can be read back and compared (else CHAP is write-only: set when
+    #: the group is made and for initiators added to it, never compared)
+    chap_readable = True
+    #: an access group may exist without initiators (else it needs at least one)
+    empty_access_groups = True
+
     # LUNs and clones ------------------------------------------------------
     def list_luns(self) -> list:
         """``storage_element`` records of every LUN and clone."""

@@ -37,6 +37,9 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_URI = "sim:// (a fresh state file for the session)"
+# libstoragemgmt's protocol, through the test plug-in of the lsm_plugin integration target
+DEFAULT_LSM_URI = "lsm+stormtest:// (the test plug-in, a fresh state file for the session)"
+LSM_TEST_PLUGIN_DIR = os.path.join(ROOT, "tests", "integration", "targets", "lsm_plugin", "files")
 
 
 def _make_collection_importable() -> None:
@@ -96,14 +99,16 @@ def pytest_addoption(parser):
 
 def backend_uris(config) -> list:
     uris = list(config.getoption("--backend") or []) or os.environ.get("STORMGMT_CONFORMANCE_URIS", "").split()
-    return uris or [DEFAULT_URI]
+    return uris or [DEFAULT_URI, DEFAULT_LSM_URI]
+
+
+DEFAULT_IDS = {DEFAULT_URI: "sim-default", DEFAULT_LSM_URI: "lsm-stormtest-default"}
 
 
 def pytest_generate_tests(metafunc):
     if "uri" in metafunc.fixturenames:
         uris = backend_uris(metafunc.config)
-        metafunc.parametrize("uri", uris, scope="session",
-                             ids=["sim-default" if uri == DEFAULT_URI else uri for uri in uris])
+        metafunc.parametrize("uri", uris, scope="session", ids=[DEFAULT_IDS.get(uri, uri) for uri in uris])
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -308,6 +313,12 @@ def foreign_names(backend, prefix: str) -> set:
 def target(uri, tmp_path_factory):
     if uri == DEFAULT_URI:
         real_uri, uri_id = "sim://%s" % (tmp_path_factory.mktemp("conformance") / "sim.db"), "sim-default"
+    elif uri == DEFAULT_LSM_URI:
+        # the plug-in's launcher runs $STORMTEST_PYTHON: this interpreter starts at once (a pyenv shim does not)
+        os.environ.setdefault("STORMTEST_PYTHON", sys.executable)
+        real_uri = "lsm+stormtest://%s?lsm_plugin_dir=%s" % (
+            tmp_path_factory.mktemp("conformance") / "stormtest.json", LSM_TEST_PLUGIN_DIR)
+        uri_id = DEFAULT_IDS[uri]
     else:
         real_uri, uri_id = uri, uri
     # lower-case letters, digits and '-' only: valid in every backend's names and in IQNs
@@ -384,5 +395,18 @@ def make_lun(array, names, sizes):
 
     def _make(label: str, size: int | None = None) -> dict:
         return array.create_lun(names(label), array.default_pool(), size or sizes[0], thin, None)
+
+    return _make
+
+
+@pytest.fixture
+def initiators(backend, names):
+    """Initiators for a test's access group: none, where the backend allows empty groups; else one
+    IQN of the group's own (libstoragemgmt's groups need one, and its simulator refuses an
+    initiator that is in another group)."""
+    def _make(label: str) -> list:
+        if getattr(backend.raw, "empty_access_groups", True):
+            return []
+        return ["iqn.2026-01.io.stormgmt.conformance:%s" % names(label)]
 
     return _make

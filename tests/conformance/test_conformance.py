@@ -25,6 +25,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils._lun import LunResou
 from ansible_collections.stormgmt.core.plugins.module_utils._snapshot import CloneResource, SnapshotResource
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     InvalidValueEx,
+    NoSuchOperationEx,
     OperationPreReqNotMetEx,
     SnapRestoreNotSafeEx,
     StorageElementBusyEx,
@@ -184,12 +185,12 @@ def test_snapshot_restore(array, make_lun, names, sizes):
     assert array.get_snapshot(names("lun"), names("snap")) is not None  # the snapshot stays
 
 
-def test_restore_under_mapped_initiators_is_not_safe(array, make_lun, names, sizes):
+def test_restore_under_mapped_initiators_is_not_safe(array, make_lun, names, sizes, initiators):
     array.need("snapshot", "snapshot_restore", "access_groups", "resize_lun")
     make_lun("lun", sizes[0])
     array.create_snapshot(names("lun"), names("snap"))
     array.resize_lun(names("lun"), sizes[1])
-    array.create_access_group(names("grp"), [], [{"name": names("lun"), "lun_id": None}], None)
+    array.create_access_group(names("grp"), initiators("grp"), [{"name": names("lun"), "lun_id": None}], None)
     with pytest.raises(SnapRestoreNotSafeEx):
         array.restore_snapshot(names("lun"), names("snap"))
     assert array.get_lun(names("lun"))["size"] == sizes[1]
@@ -260,20 +261,20 @@ def test_lun_with_snapshots_is_busy_unless_forced(array, make_lun, names):
     assert names("snap") not in names_of(array.list_snapshots())
 
 
-def test_mapped_lun_is_busy_unless_forced(array, make_lun, names):
+def test_mapped_lun_is_busy_unless_forced(array, make_lun, names, initiators):
     array.need("access_groups", "delete_lun")
     make_lun("lun")
-    array.create_access_group(names("grp"), [], [{"name": names("lun"), "lun_id": None}], None)
+    array.create_access_group(names("grp"), initiators("grp"), [{"name": names("lun"), "lun_id": None}], None)
     with pytest.raises(StorageElementBusyEx):
         array.delete_lun(names("lun"))
     array.delete_lun(names("lun"), True)
     assert array.get_access_group(names("grp"))["luns"] == []
 
 
-def test_group_with_luns_is_busy_unless_forced(array, make_lun, names):
+def test_group_with_luns_is_busy_unless_forced(array, make_lun, names, initiators):
     array.need("access_groups")
     make_lun("lun")
-    array.create_access_group(names("grp"), [], [{"name": names("lun"), "lun_id": None}], None)
+    array.create_access_group(names("grp"), initiators("grp"), [{"name": names("lun"), "lun_id": None}], None)
     with pytest.raises(StorageElementBusyEx):
         array.delete_access_group(names("grp"))
     array.delete_access_group(names("grp"), True)
@@ -306,31 +307,37 @@ def test_fc_initiators(array, names):
     assert group["grp_entries"] == [WWPN]
 
 
-def test_mapping_and_masking(array, make_lun, names):
+def test_mapping_and_masking(array, make_lun, names, initiators):
     array.need("access_groups")
     for label in ("a", "b", "c"):
         make_lun(label)
-    group = array.create_access_group(names("grp"), [], [{"name": names("a"), "lun_id": None}], None)
-    first = array.min_lun_id
+    group = array.create_access_group(names("grp"), initiators("grp"), [{"name": names("a"), "lun_id": None}], None)
+    numbered = array.lun_numbers  # False: the server neither takes nor reports LUN numbers
+    first = array.min_lun_id if numbered else None
     assert group["luns"] == [{"name": names("a"), "lun_id": first}]
     # masking: a LUN lists the group only while it is mapped to it, and the group only its mapped LUNs
     assert array.get_lun(names("a"))["access_grp_names"] == [names("grp")]
     assert array.get_lun(names("b"))["access_grp_names"] == []
-    group = array.update_access_group(names("grp"), {"map": [{"name": names("b"), "lun_id": first + 6},
+    group = array.update_access_group(names("grp"), {"map": [{"name": names("b"), "lun_id": first + 6 if numbered else None},
                                                              {"name": names("c"), "lun_id": None}]})
-    assert sorted((lun["lun_id"], lun["name"]) for lun in group["luns"]) == [
-        (first, names("a")), (first + 1, names("c")), (first + 6, names("b"))]
+    if numbered:
+        assert sorted((lun["lun_id"], lun["name"]) for lun in group["luns"]) == [
+            (first, names("a")), (first + 1, names("c")), (first + 6, names("b"))]
+    else:
+        assert group["luns"] == [{"name": names(label), "lun_id": None} for label in ("a", "b", "c")]
     assert array.get_lun(names("b"))["access_grp_names"] == [names("grp")]
     group = array.update_access_group(names("grp"), {"unmap": [names("a")]})
     assert names_of(group["luns"]) == [names("b"), names("c")]
     assert array.get_lun(names("a"))["access_grp_names"] == []
 
 
-def test_lun_id_conflict_is_invalid_value_and_changes_nothing(array, make_lun, names):
+def test_lun_id_conflict_is_invalid_value_and_changes_nothing(array, make_lun, names, initiators):
     array.need("access_groups")
+    if not array.lun_numbers:
+        pytest.skip("the backend neither takes nor reports LUN numbers")
     make_lun("a")
     make_lun("b")
-    array.create_access_group(names("grp"), [], [{"name": names("a"), "lun_id": array.min_lun_id + 2}], None)
+    array.create_access_group(names("grp"), initiators("grp"), [{"name": names("a"), "lun_id": array.min_lun_id + 2}], None)
     before = array.get_access_group(names("grp"))
     with pytest.raises(InvalidValueEx):
         array.update_access_group(names("grp"), {"map": [{"name": names("b"), "lun_id": array.min_lun_id + 2}]})
@@ -338,29 +345,62 @@ def test_lun_id_conflict_is_invalid_value_and_changes_nothing(array, make_lun, n
     assert array.get_lun(names("b"))["access_grp_names"] == []
 
 
-def test_lun_ids_swap_in_one_update(array, make_lun, names):
+def test_lun_ids_swap_in_one_update(array, make_lun, names, initiators):
     array.need("access_groups")
+    if not array.lun_numbers:
+        pytest.skip("the backend neither takes nor reports LUN numbers")
     make_lun("a")
     make_lun("b")
     one, two = array.min_lun_id, array.min_lun_id + 1
-    array.create_access_group(names("grp"), [], [{"name": names("a"), "lun_id": one}, {"name": names("b"), "lun_id": two}], None)
+    array.create_access_group(names("grp"), initiators("grp"), [{"name": names("a"), "lun_id": one}, {"name": names("b"), "lun_id": two}], None)
     group = array.update_access_group(names("grp"), {"map": [{"name": names("a"), "lun_id": two},
                                                              {"name": names("b"), "lun_id": one}]})
     assert sorted((lun["lun_id"], lun["name"]) for lun in group["luns"]) == [(one, names("b")), (two, names("a"))]
 
 
-def test_one_lun_in_two_groups(array, make_lun, names):
+def test_a_backend_without_lun_numbers_refuses_one_before_any_write(array, make_lun, names, initiators):
+    array.need("access_groups")
+    if array.lun_numbers:
+        pytest.skip("the backend takes LUN numbers")
+    make_lun("a")
+    spec = access_group_argument_spec()
+    params = _params(spec, name=names("grp"), initiators=initiators("grp"), luns=[{"name": names("a"), "lun_id": 3}])
+    with pytest.raises(NoSuchOperationEx) as info:
+        converge(AccessGroupResource(array.raw, params), False, Waiter(array.raw))
+    assert "LUN number" in info.value.msg and names("a") in info.value.msg
+    assert array.get_access_group(names("grp")) is None
+
+
+def test_one_lun_in_two_groups(array, make_lun, names, initiators):
     array.need("access_groups")
     make_lun("lun")
     for label in ("grp1", "grp2"):
-        array.create_access_group(names(label), [], [{"name": names("lun"), "lun_id": None}], None)
+        array.create_access_group(names(label), initiators(label), [{"name": names("lun"), "lun_id": None}], None)
     assert sorted(array.get_lun(names("lun"))["access_grp_names"]) == [names("grp1"), names("grp2")]
 
 
 # --- CHAP --------------------------------------------------------------------------------------
 
+def test_write_only_chap(array, names):
+    """A server that cannot read CHAP back (libstoragemgmt): set with the group, never in records."""
+    array.need("access_groups", "iscsi_initiators", "chap")
+    if array.chap_readable:
+        pytest.skip("the backend reads CHAP accounts back")
+    group = records.validate("access_group", array.create_access_group(names("grp"), [IQN1], [], MUTUAL))
+    assert group["chap_username"] is None and group["grp_entries"] == [IQN1]
+    assert MUTUAL["password"] not in repr(array.list_access_groups())
+    with pytest.raises(NoSuchOperationEx):
+        array.chap_matches(names("grp"), MUTUAL)
+    spec = access_group_argument_spec()
+    params = _params(spec, name=names("grp"), initiators=[IQN1], chap=dict(MUTUAL, state="present"))
+    # an existing group's CHAP is not compared: the same task changes nothing
+    assert converge(AccessGroupResource(array.raw, params), False, Waiter(array.raw))["changed"] is False
+
+
 def test_chap(array, names):
     array.need("access_groups", "iscsi_initiators", "chap")
+    if not array.chap_readable:
+        pytest.skip("the backend cannot read CHAP accounts back (see test_write_only_chap)")
     group = records.validate("access_group", array.create_access_group(names("grp"), [IQN1], [], CHAP))
     assert group["chap_username"] == CHAP["username"]
     assert CHAP["password"] not in repr(group) and CHAP["password"] not in repr(array.list_access_groups())
@@ -375,6 +415,8 @@ def test_chap(array, names):
 
 def test_mutual_chap(array, names):
     array.need("access_groups", "iscsi_initiators", "chap", "mutual_chap")
+    if not array.chap_readable:
+        pytest.skip("the backend cannot read CHAP accounts back (see test_write_only_chap)")
     group = array.create_access_group(names("grp"), [IQN1], [], MUTUAL)
     assert (group["chap_username"], group["mutual_chap_username"]) == (MUTUAL["username"], MUTUAL["mutual_username"])
     assert array.chap_matches(names("grp"), MUTUAL) is True
@@ -384,7 +426,7 @@ def test_mutual_chap(array, names):
 
 # --- every record, jobs -------------------------------------------------------------------------
 
-def test_every_returned_record_validates(array, make_lun, names):
+def test_every_returned_record_validates(array, make_lun, names, initiators):
     make_lun("lun")
     if array.available("snapshot"):
         array.create_snapshot(names("lun"), names("snap"))
@@ -393,7 +435,7 @@ def test_every_returned_record_validates(array, make_lun, names):
     if array.available("clone"):
         array.create_clone(names("clone"), names("lun"))
     if array.available("access_groups"):
-        array.create_access_group(names("grp"), [], [{"name": names("lun"), "lun_id": None}], None)
+        array.create_access_group(names("grp"), initiators("grp"), [{"name": names("lun"), "lun_id": None}], None)
     records.validate("storage_server", array.get_server())
     for pool in array.list_pools():
         records.validate("vol_group", pool)
@@ -497,24 +539,26 @@ def test_engine_access_group_idempotency(array, make_lun, names):
     make_lun("b")
     spec = access_group_argument_spec()
     chap = dict(CHAP, state="present") if array.available("chap") else None
+    numbered = array.lun_numbers
     group = converges(array, AccessGroupResource, _params(
-        spec, name=names("grp"), initiators=[IQN1.upper()], luns=[names("a"), {"name": names("b"), "lun_id": 5}], chap=chap))
+        spec, name=names("grp"), initiators=[IQN1.upper()],
+        luns=[names("a"), {"name": names("b"), "lun_id": 5 if numbered else None}], chap=chap))
     assert group["access_group"]["grp_entries"] == [IQN1]
-    assert sorted((lun["lun_id"], lun["name"]) for lun in group["access_group"]["luns"]) == [
-        (array.min_lun_id, names("a")), (5, names("b"))]
+    assert sorted((lun["lun_id"] or 0, lun["name"]) for lun in group["access_group"]["luns"]) == (
+        [(array.min_lun_id, names("a")), (5, names("b"))] if numbered else [(0, names("a")), (0, names("b"))])
     converges(array, AccessGroupResource, _params(spec, name=names("grp"), initiators=[IQN2], luns=[names("b")], chap=chap))
     converges(array, AccessGroupResource, _params(spec, name=names("grp"), state="absent", force=True))
 
 
 # --- the suite itself ------------------------------------------------------------------------------
 
-def test_cleanup_is_prefix_scoped(array, make_lun, names):
+def test_cleanup_is_prefix_scoped(array, make_lun, names, initiators):
     """The sweep the teardown runs deletes what starts with its prefix and nothing else."""
     make_lun("keep-lun")
     make_lun("drop-lun")
     if array.available("access_groups"):
-        array.create_access_group(names("drop-grp"), [], [{"name": names("drop-lun"), "lun_id": None}], None)
-        array.create_access_group(names("keep-grp"), [], [{"name": names("keep-lun"), "lun_id": None}], None)
+        array.create_access_group(names("drop-grp"), initiators("drop-grp"), [{"name": names("drop-lun"), "lun_id": None}], None)
+        array.create_access_group(names("keep-grp"), initiators("keep-grp"), [{"name": names("keep-lun"), "lun_id": None}], None)
     assert array.sweep(names("drop-")) == []
     assert array.get_lun(names("drop-lun")) is None and array.get_lun(names("keep-lun")) is not None
     if array.available("access_groups"):

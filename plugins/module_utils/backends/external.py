@@ -29,14 +29,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import select
-import shutil
-import subprocess
-import tempfile
 import time
 
 from ansible_collections.stormgmt.core.plugins.module_utils import records
-from ansible_collections.stormgmt.core.plugins.module_utils._runner import Runner
+from ansible_collections.stormgmt.core.plugins.module_utils.backends._coprocess import (
+    CoProcess,
+    env_dirs,
+    search,
+)
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     ERROR_CLASSES,
     IPluginException,
@@ -68,11 +68,8 @@ DEFAULT_TIMEOUT = 120.0
 # grace given to a plug-in to exit after plugin.close
 CLOSE_TIMEOUT = 5.0
 TYPES = ("array", "filesystem")
-MASK = "********"
 # an answer longer than this is garbage, not a record listing
 MAX_LINE = 256 * 1024 * 1024
-STDERR_TAIL_BYTES = 4096
-STDERR_TAIL_LINES = 8
 
 # JSON-RPC 2.0 "method not found"
 METHOD_NOT_FOUND = -32601
@@ -143,23 +140,23 @@ class _MethodNotFound(Exception):
 
 def plugin_search_path() -> list:
     """Directories searched for ``stormgmt-plugin-NAME``, in order."""
-    dirs = [d for d in os.environ.get(PLUGIN_PATH_ENV, "").split(os.pathsep) if d]
+    dirs = env_dirs(PLUGIN_PATH_ENV)
     dirs.extend(os.path.expanduser(d) for d in PLUGIN_DIRS)
-    dirs.extend(d for d in os.environ.get("PATH", os.defpath).split(os.pathsep) if d)
+    dirs.extend(env_dirs("PATH") or os.defpath.split(os.pathsep))
     return dirs
 
 
 def find_plugin(name: str) -> str:
     """Absolute path of the plug-in executable; OperationPreReqNotMetEx when absent."""
     program = PROGRAM_PREFIX + name
-    found = shutil.which(program, path=os.pathsep.join(plugin_search_path()))
+    found = search(program, plugin_search_path())
     if found is None:
-        own = [d for d in os.environ.get(PLUGIN_PATH_ENV, "").split(os.pathsep) if d]
+        own = env_dirs(PLUGIN_PATH_ENV)
         own.extend(os.path.expanduser(d) for d in PLUGIN_DIRS)
         raise OperationPreReqNotMetEx(
             "the plug-in executable %s was found neither in %s nor on PATH; install it in one of "
             "these directories or point %s at its directory" % (program, ", ".join(own), PLUGIN_PATH_ENV), "server")
-    return os.path.abspath(found)
+    return found
 
 
 class ExternalBackend(StorageArrayPlugin, FileSystemPlugin):
@@ -180,25 +177,26 @@ class ExternalBackend(StorageArrayPlugin, FileSystemPlugin):
             raise ValueFormatEx("server URI parameter plugin_timeout must be a positive number of seconds", "server")
         self.info: dict | None = None
         self._opened: dict = {}
-        self._proc = None
-        self._stderr = None
+        self._process = CoProcess("plug-in %s" % self.name)
+        if password:
+            self._process.secrets.add(password)
         self._buffer = bytearray()
         self._next_id = 1
-        self._failure: str | None = None
         self._abilities: dict | None = None
         self._missing: set = set()
-        self._secrets: set = set([password]) if password else set()
 
     # --- life cycle ---------------------------------------------------------
+    @property
+    def _proc(self):
+        return self._process.proc
+
     def _ensure_started(self) -> None:
-        if self._failure is not None:
-            raise OperationFailedEx(self._failure)
-        if self._proc is not None:
+        self._process.check()
+        if self._process.running:
             return
         path = find_plugin(self.name)
-        self._stderr = tempfile.TemporaryFile(prefix="stormgmt-plugin-", suffix=".stderr")
-        self._proc = Runner(path, error=OperationPreReqNotMetEx).spawn(stderr=self._stderr)
-        os.set_blocking(self._proc.stdin.fileno(), False)
+        proc = self._process.start(path)
+        os.set_blocking(proc.stdin.fileno(), False)
         info = self._request("plugin.info", {"api_version": API_VERSION})
         self.info = self._check_info(info)
         opened = self._request("plugin.open", {
@@ -239,7 +237,7 @@ class ExternalBackend(StorageArrayPlugin, FileSystemPlugin):
 
     def close(self) -> None:
         """Say plugin.close, let the plug-in exit, kill it if it does not. Never raises."""
-        if self._proc is not None and self._failure is None:
+        if self._process.running and self._process.failure is None:
             try:
                 self._request("plugin.close", {}, timeout=min(self.timeout, CLOSE_TIMEOUT))
             except IPluginException:
@@ -247,21 +245,7 @@ class ExternalBackend(StorageArrayPlugin, FileSystemPlugin):
         self._kill(grace=CLOSE_TIMEOUT)
 
     def _kill(self, grace: float = 0.0) -> None:
-        proc, self._proc = self._proc, None
-        if proc is not None:
-            try:
-                proc.stdin.close()
-            except OSError:
-                pass
-            try:
-                proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            proc.stdout.close()
-        if self._stderr is not None:
-            self._stderr.close()
-            self._stderr = None
+        self._process.stop(grace, hang_up=lambda proc: proc.stdin.close())
 
     # --- transport ------------------------------------------------------------
     def _request(self, method: str, params: dict, timeout: float | None = None):
@@ -271,7 +255,7 @@ class ExternalBackend(StorageArrayPlugin, FileSystemPlugin):
         line = json.dumps({"jsonrpc": "2.0", "id": ident, "method": method, "params": params},
                           separators=(",", ":")) + "\n"
         deadline = time.monotonic() + (timeout or self.timeout)
-        self._send(line.encode("utf-8"), method, deadline)
+        self._process.send(self._proc.stdin.fileno(), line.encode("utf-8"), method, deadline, self.timeout)
         answer = self._receive(method, deadline)
         if (not isinstance(answer, dict) or answer.get("jsonrpc") != "2.0" or answer.get("id") != ident
                 or ("result" in answer) == ("error" in answer)):
@@ -281,23 +265,9 @@ class ExternalBackend(StorageArrayPlugin, FileSystemPlugin):
             raise self._error(method, answer["error"])
         return answer["result"]
 
-    def _send(self, data: bytes, method: str, deadline: float) -> None:
-        fd = self._proc.stdin.fileno()
-        view = memoryview(data)
-        while view:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([], [fd], [], remaining)[1]:
-                self._fail("plug-in %s did not read the %s request within %ss" % (self.name, method, self.timeout))
-            try:
-                written = os.write(fd, view)
-            except BlockingIOError:
-                continue
-            except OSError:  # EPIPE: it is gone
-                self._gone(method)
-            view = view[written:]
-
     def _receive(self, method: str, deadline: float):
         fd = self._proc.stdout.fileno()
+        hint = " (set ?plugin_timeout=SECONDS in the server URI for a slower plug-in)"
         while True:
             end = self._buffer.find(b"\n")
             if end >= 0:
@@ -313,53 +283,17 @@ class ExternalBackend(StorageArrayPlugin, FileSystemPlugin):
             if len(self._buffer) > MAX_LINE:
                 self._fail("plug-in %s wrote more than %d bytes without a newline while answering %s"
                            % (self.name, MAX_LINE, method))
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-                self._fail("plug-in %s did not answer %s within %ss (set ?plugin_timeout=SECONDS in the server URI "
-                           "for a slower plug-in)" % (self.name, method, self.timeout))
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                self._gone(method)
-            self._buffer.extend(chunk)
-
-    def _gone(self, method: str) -> None:
-        """The plug-in closed its stdout: report how it ended."""
-        try:
-            status = self._proc.wait(timeout=CLOSE_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            status = None
-        if status is None:
-            how = "closed its stdout"
-        elif status < 0:
-            how = "was killed by signal %d" % -status
-        else:
-            how = "exited with status %d" % status
-        self._fail("plug-in %s %s while answering %s" % (self.name, how, method))
+            self._buffer.extend(self._process.receive(fd, method, deadline, self.timeout, hint))
 
     def _fail(self, msg: str) -> None:
         """Give up on the plug-in: kill it and raise OperationFailedEx with its stderr tail.
 
         Later calls raise the same error: the conversation cannot be resumed.
         """
-        tail = self._stderr_tail()
-        msg = self._mask(msg + ("; its stderr ends with: %s" % tail if tail else "; it wrote nothing to stderr"))
-        self._kill()
-        self._failure = msg
-        raise OperationFailedEx(msg)
-
-    def _stderr_tail(self) -> str:
-        if self._stderr is None:
-            return ""
-        fd = self._stderr.fileno()
-        size = os.fstat(fd).st_size
-        data = os.pread(fd, STDERR_TAIL_BYTES, max(0, size - STDERR_TAIL_BYTES))
-        lines = [line.strip() for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
-        return " | ".join(lines[-STDERR_TAIL_LINES:])
+        self._process.fail(msg)
 
     def _mask(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, MASK)
-        return text
+        return self._process.mask(text)
 
     def _error(self, method: str, error) -> Exception:
         """The exception a JSON-RPC error object stands for."""
@@ -415,7 +349,7 @@ class ExternalBackend(StorageArrayPlugin, FileSystemPlugin):
         if isinstance(value, dict):
             for key, item in value.items():
                 if key in _SECRET_PARAMS and isinstance(item, str) and item:
-                    self._secrets.add(item)
+                    self._process.secrets.add(item)
                 else:
                     self._remember_secrets(item)
         elif isinstance(value, list):

@@ -78,7 +78,7 @@ LOSETUP = Runner("losetup", dict(
     list=fixed("--list", "--json", "--output", "NAME,BACK-FILE,OFFSET,SIZELIMIT"),
     end=_END, file=positional()), package="util-linux")
 # --no-canonicalize: mount(8) and umount(8) take the paths as given (the target is reached
-# through a directory this process holds open, see _Pinned), never resolving symlinks again
+# through a directory this process holds open, see Pinned), never resolving symlinks again
 MOUNT = Runner("mount", dict(
     nocanon=fixed("--no-canonicalize"), types=opt_val("-t"), options=opt_val("-o"), end=_END,
     source=positional(), target=positional()), package="mount")

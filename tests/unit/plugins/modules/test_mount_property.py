@@ -32,10 +32,12 @@ from ansible_collections.stormgmt.core.plugins.module_utils._registry import con
 from ansible_collections.stormgmt.core.plugins.module_utils._runner import Runner
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import IPluginException
 
-EXAMPLES = int(os.environ.get("STORMGMT_HYPOTHESIS_EXAMPLES", "300"))
-PROFILE = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None, print_blob=True,
+MAX_EXAMPLES = int(os.environ.get("STORMGMT_HYPOTHESIS_EXAMPLES", "200"))
+PROFILE = settings(max_examples=MAX_EXAMPLES, derandomize=True, database=None, deadline=None, print_blob=True,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                           HealthCheck.filter_too_much])
+# the pure parsers need fewer examples to cover their input space
+PURE = settings(PROFILE, max_examples=max(MAX_EXAMPLES // 2, 1))
 
 # every character str.splitlines() or str.split() cuts at, and what fstab, mount(8) and
 # the shell treat specially; a lone surrogate of each kind
@@ -198,7 +200,7 @@ def _kernel_escape(text: str) -> str:
     return "".join("\\%03o" % ord(char) if char in " \t\n\\" else char for char in text)
 
 
-@PROFILE
+@PURE
 @given(points=st.lists(TEXT.filter(lambda text: "\x00" not in text and "\ud800" not in text), min_size=1,
                        max_size=4))
 def test_mountinfo_reads_any_mount_point(points):
@@ -211,7 +213,7 @@ def test_mountinfo_reads_any_mount_point(points):
     assert all(entry.fstype == "tmpfs" and entry.options == ["rw", "relatime"] for entry in entries)
 
 
-@PROFILE
+@PURE
 @given(fields=st.lists(TEXT.filter(lambda text: "\x00" not in text and "\ud800" not in text), min_size=4,
                        max_size=4))
 def test_fstab_entries_round_trip(fields):

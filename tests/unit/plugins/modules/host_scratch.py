@@ -88,8 +88,13 @@ class Scratch:
 
 
 @pytest.fixture
-def scratch(tmp_path):
+def scratch(tmp_path, monkeypatch):
     root = Scratch(str(tmp_path))
+    os.mkdir(root.path("locks"))
+    # the fstab locks too (one per fstab file, in /run/lock outside tests)
+    from ansible_collections.stormgmt.core.plugins.module_utils import _host
+
+    monkeypatch.setattr(_host, "LOCK_DIR", root.path("locks"), raising=False)
     try:
         yield root
     finally:

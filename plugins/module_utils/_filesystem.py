@@ -264,6 +264,9 @@ class BlockFilesystem(FilesystemResource):
         return _host.resolve_device(self.spec, self.params, attach=attach, probe=not attach)
 
     def read(self):
+        if not getattr(self.backend, "read_only", False):
+            # a loop device or scratch mount a killed run left: taken back, and said so
+            _host.report(_host.reap_orphans())
         found = self._attachment(attach=False)
         try:
             return self._record(found, _host.mountinfo())

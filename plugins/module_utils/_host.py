@@ -19,6 +19,7 @@ branch there.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -26,7 +27,9 @@ import os
 import re
 import stat
 import tempfile
+import unicodedata
 
+from ansible_collections.stormgmt.core.plugins.module_utils._faults import fault_point
 from ansible_collections.stormgmt.core.plugins.module_utils._runner import (
     Runner,
     fixed,
@@ -39,6 +42,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     InvalidValueEx,
     OperationFailedEx,
     OperationPreReqNotMetEx,
+    PermissionDeniedEx,
 )
 
 #: file systems the ``filesystem`` module makes on block devices
@@ -55,7 +59,10 @@ GROW_SLACK = 1024 * 1024
 
 # --- programs: argument formats declared once ---------------------------------
 
-_MKFS_FORMATS = dict(force=None, quiet=fixed("-q"), label=opt_val("-L"), device=positional())
+# Every operand a user's string can reach comes after "--", so that it is never read as an
+# option (a source "--fstab=/tmp/x" is a source, not an option of mount(8)).
+_END = fixed("--")
+_MKFS_FORMATS = dict(force=None, quiet=fixed("-q"), label=opt_val("-L"), end=_END, device=positional())
 MKFS = {
     "ext4": Runner("mkfs.ext4", dict(_MKFS_FORMATS, force=flag("-F")), package="e2fsprogs", timeout=3600),
     "xfs": Runner("mkfs.xfs", dict(_MKFS_FORMATS, force=flag("-f")), package="xfsprogs", timeout=3600),
@@ -63,47 +70,92 @@ MKFS = {
 }
 BLKID = Runner("blkid", dict(
     probe=fixed("-p"), export=fixed("-o", "export"), uuid=opt_val("-U"), label=opt_val("-L"),
-    device=positional()), package="util-linux")
-WIPEFS = Runner("wipefs", dict(all=fixed("--all"), quiet=fixed("--quiet"), device=positional()), package="util-linux")
+    end=_END, device=positional()), package="util-linux")
+WIPEFS = Runner("wipefs", dict(all=fixed("--all"), quiet=fixed("--quiet"), end=_END, device=positional()),
+                package="util-linux")
 LOSETUP = Runner("losetup", dict(
     find=fixed("--find", "--show"), detach=opt_val("--detach"), set_capacity=opt_val("--set-capacity"),
     list=fixed("--list", "--json", "--output", "NAME,BACK-FILE,OFFSET,SIZELIMIT"),
-    file=positional()), package="util-linux")
+    end=_END, file=positional()), package="util-linux")
+# --no-canonicalize: mount(8) and umount(8) take the paths as given (the target is reached
+# through a directory this process holds open, see Pinned), never resolving symlinks again
 MOUNT = Runner("mount", dict(
-    types=opt_val("-t"), options=opt_val("-o"), source=positional(), target=positional()), package="mount")
-UMOUNT = Runner("umount", dict(target=positional()), package="mount")
-DUMPE2FS = Runner("dumpe2fs", dict(header=fixed("-h"), device=positional()), package="e2fsprogs")
-E2FSCK = Runner("e2fsck", dict(force=fixed("-f"), preen=fixed("-p"), device=positional()), package="e2fsprogs",
-                timeout=3600)
-RESIZE2FS = Runner("resize2fs", dict(device=positional()), package="e2fsprogs", timeout=3600)
-XFS_INFO = Runner("xfs_info", dict(target=positional()), package="xfsprogs")
-XFS_GROWFS = Runner("xfs_growfs", dict(target=positional()), package="xfsprogs", timeout=3600)
+    nocanon=fixed("--no-canonicalize"), types=opt_val("-t"), options=opt_val("-o"), end=_END,
+    source=positional(), target=positional()), package="mount")
+UMOUNT = Runner("umount", dict(nocanon=fixed("--no-canonicalize"), end=_END, target=positional()), package="mount")
+DUMPE2FS = Runner("dumpe2fs", dict(header=fixed("-h"), end=_END, device=positional()), package="e2fsprogs")
+E2FSCK = Runner("e2fsck", dict(force=fixed("-f"), preen=fixed("-p"), end=_END, device=positional()),
+                package="e2fsprogs", timeout=3600)
+RESIZE2FS = Runner("resize2fs", dict(end=_END, device=positional()), package="e2fsprogs", timeout=3600)
+XFS_INFO = Runner("xfs_info", dict(end=_END, target=positional()), package="xfsprogs")
+XFS_GROWFS = Runner("xfs_growfs", dict(end=_END, target=positional()), package="xfsprogs", timeout=3600)
 BTRFS = Runner("btrfs", dict(
     dump_super=fixed("inspect-internal", "dump-super"),
-    resize_max=fixed("filesystem", "resize", "max"),
+    resize=fixed("filesystem", "resize"), max=fixed("max"),
     subvolume_create=fixed("subvolume", "create"),
     subvolume_snapshot=fixed("subvolume", "snapshot"),
     subvolume_delete=fixed("subvolume", "delete"),
     property_set=fixed("property", "set", "-ts"), ro_true=fixed("ro", "true"),
-    readonly=flag("-r"),
+    readonly=flag("-r"), end=_END,
     path=positional(), dest=positional()), package="btrfs-progs", timeout=3600)
-CP = Runner("cp", dict(archive=fixed("-a", "--reflink=auto"), source=positional(), dest=positional()),
+CP = Runner("cp", dict(archive=fixed("-a", "--reflink=auto"), end=_END, source=positional(), dest=positional()),
             package="coreutils", timeout=None)
 
 
 # --- the live mount table -------------------------------------------------------
 
-_ESCAPE = re.compile(r"\\([0-7]{3})")
+_OCTAL = re.compile(rb"\\([0-7]{3})")
+# printable ASCII that fstab and mountinfo show as it is: not the space, not the escape
+# character itself, and not "#", which starts a comment where a line begins with it
+_UNSAFE = re.compile(r"[^!-\[\]-~]|#")
+_ESCAPED = {}
+
+
+def to_bytes(text: str) -> bytes:
+    """A path or field as the kernel sees it (undecodable bytes kept by surrogateescape)."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def to_text(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
 
 
 def unescape(text: str) -> str:
-    """Undo the octal escapes of mountinfo and fstab (\\040 is a space)."""
-    return _ESCAPE.sub(lambda match: chr(int(match.group(1), 8)), text)
+    """Undo the octal escapes of mountinfo and fstab (\\040 is a space), byte by byte, as
+    libmount does: \\303\\251 is the two bytes of an é."""
+    if "\\" not in text:
+        return text
+    return to_text(_OCTAL.sub(lambda match: bytes((int(match.group(1), 8) & 0xFF,)), to_bytes(text)))
 
 
 def escape(text: str) -> str:
-    """Escape a path for fstab: backslash, space, tab and newline as octal."""
-    return "".join("\\%03o" % ord(char) if char in "\\ \t\n" else char for char in text)
+    """Write a field for fstab: every character that could end the field, end the line (any
+    of the Unicode line breaks that ``str.splitlines`` knows too) or start a comment, every
+    control, format and space character, and the backslash, as octal escapes of its bytes
+    (what mount(8) and libmount read back). Letters of any script stay as they are.
+
+    InvalidValueEx for what no path or option can hold: NUL, or text that is not valid
+    Unicode (a lone surrogate).
+    """
+    return _UNSAFE.sub(_escape_char, text)
+
+
+def _escape_char(match) -> str:
+    char = match.group(0)
+    escaped = _ESCAPED.get(char)
+    if escaped is None:
+        if char == "\0":
+            raise InvalidValueEx("%r contains a NUL character" % (match.string,))
+        if ord(char) > 0x7F and unicodedata.category(char)[0] not in "CZ":
+            escaped = char
+        else:
+            try:
+                data = to_bytes(char)
+            except UnicodeEncodeError:
+                raise InvalidValueEx("%r is not valid text (it holds a lone surrogate)" % (match.string,)) from None
+            escaped = "".join("\\%03o" % byte for byte in data)
+        _ESCAPED[char] = escaped
+    return escaped
 
 
 class MountEntry:
@@ -140,26 +192,34 @@ class MountEntry:
 
 
 def parse_mountinfo(text: str) -> list:
-    """Entries of a mountinfo text (proc(5)), in the kernel's order: later ones are on top."""
+    """Entries of a mountinfo text (proc(5)), in the kernel's order: later ones are on top.
+
+    Lines end at "\\n" only and fields are separated by single spaces: the kernel escapes
+    those (and tabs and backslashes) in paths, but not the other characters that
+    ``str.splitlines`` or ``str.split`` would cut at (\\r, \\x85, \\u2028...).
+    """
     entries = []
-    for line in text.splitlines():
-        fields = line.split()
+    for line in text.split("\n"):
+        fields = line.split(" ")
         if "-" not in fields[6:]:
             continue
         sep = fields.index("-", 6)
         if len(fields) < sep + 3:
             continue
-        entries.append(MountEntry(
-            mount_id=int(fields[0]), parent_id=int(fields[1]), majmin=fields[2], root=unescape(fields[3]),
-            mount_point=unescape(fields[4]), vfs_options=fields[5].split(","), fstype=fields[sep + 1],
-            source=unescape(fields[sep + 2]),
-            super_options=fields[sep + 3].split(",") if len(fields) > sep + 3 else []))
+        try:
+            entries.append(MountEntry(
+                mount_id=int(fields[0]), parent_id=int(fields[1]), majmin=fields[2], root=unescape(fields[3]),
+                mount_point=unescape(fields[4]), vfs_options=fields[5].split(","), fstype=unescape(fields[sep + 1]),
+                source=unescape(fields[sep + 2]),
+                super_options=fields[sep + 3].split(",") if len(fields) > sep + 3 else []))
+        except ValueError:
+            continue
     return entries
 
 
 def mountinfo() -> list:
-    with open(MOUNTINFO, "r") as handle:
-        return parse_mountinfo(handle.read())
+    with open(MOUNTINFO, "rb") as handle:
+        return parse_mountinfo(to_text(handle.read()))
 
 
 def mount_at(path: str, table: list | None = None) -> MountEntry | None:
@@ -301,15 +361,150 @@ def loop_backing_file(device: str) -> str | None:
     return back or None
 
 
-def loop_attach(image: str) -> str:
-    device = LOSETUP("find file", file=image).out.strip()
+#: where a run notes what it attached or mounted for the time of one task, so that the
+#: next run can take it back when the run was killed before it could (kill -9, power cut)
+HOST_STATE_DIR = "/run/stormgmt/host"
+SCRATCH_PREFIX = "stormgmt-grow-"
+_JOURNALS = {}
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of process ``pid`` (tells it from a later process with the same pid)."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    return data[data.rindex(b")") + 2:].split()[19].decode("ascii", "replace")
+
+
+def _journal(kind: str, **values) -> str:
+    """Write a note of something this run is about to make (before it makes it)."""
+    os.makedirs(HOST_STATE_DIR, mode=0o700, exist_ok=True)
+    values.update(kind=kind, pid=os.getpid(), start=_process_start(os.getpid()))
+    fd, path = tempfile.mkstemp(prefix="%s-%d-" % (kind, os.getpid()), suffix=".json", dir=HOST_STATE_DIR)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(values, handle)
+    return path
+
+
+def _journal_update(path: str, **values) -> None:
+    with open(path, "r") as handle:
+        data = json.load(handle)
+    data.update(values)
+    temp = path + ".new"
+    with open(temp, "w") as handle:
+        json.dump(data, handle)
+    os.replace(temp, path)
+
+
+def _journal_done(path: str | None) -> None:
+    if path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def loop_attach(image: str, temporary: bool = False) -> str:
+    """Attach ``image`` to a free loop device; return the device.
+
+    ``temporary``: the caller detaches it before the task ends (:func:`loop_detach`). The
+    attachment is noted first, so that a run killed in between leaves nothing behind:
+    the next run detaches it (:func:`reap_orphans`).
+    """
+    journal = _journal("loop", image=os.path.realpath(image), before=loops_of(image)) if temporary else None
+    try:
+        device = LOSETUP("find end file", file=image).out.strip()
+    except BaseException:
+        _journal_done(journal)  # losetup failed: nothing was attached
+        raise
     if not device.startswith("/dev/"):
         raise OperationFailedEx("losetup did not name a loop device for %s (it said %r)" % (image, device))
+    if journal is not None:
+        _journal_update(journal, device=device)
+        _JOURNALS[device] = journal
+    fault_point("host.loop.attached")
     return device
 
 
 def loop_detach(device: str) -> None:
     LOSETUP("detach", detach=device)
+    fault_point("host.loop.detached")
+    _journal_done(_JOURNALS.pop(device, None))
+
+
+def _holders(device: str) -> list:
+    try:
+        return os.listdir("/sys/block/%s/holders" % os.path.basename(device))
+    except OSError:
+        return []
+
+
+def reap_orphans(dry_run: bool = False) -> list:
+    """Take back what a killed run left (noted by :func:`_journal`); say what, one sentence each.
+
+    A scratch mount of a file system grow is unmounted and its directory removed; a loop
+    device attached for a mkfs, wipe or grow is detached, unless something mounts or
+    holds it now. With ``dry_run`` (check mode) nothing changes: the sentences say what
+    would be done.
+    """
+    try:
+        # scratch mounts first: the loop device under one is free only once it is unmounted
+        names = sorted(os.listdir(HOST_STATE_DIR), key=lambda name: (not name.startswith("scratch-"), name))
+    except OSError:
+        return []
+    notes = []
+    for name in names:
+        path = os.path.join(HOST_STATE_DIR, name)
+        if name.endswith(".new"):
+            if not dry_run:
+                _journal_done(path)
+            continue
+        try:
+            with open(path, "r") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError):
+            data = None
+        if data is not None and data.get("pid") and _process_start(data["pid"]) == data.get("start"):
+            continue  # its run is still going
+        if data is not None:
+            notes.extend((_reap_scratch if data.get("kind") == "scratch" else _reap_loop)(data, dry_run))
+        if not dry_run:
+            _journal_done(path)
+    return notes
+
+
+def _reap_scratch(data: dict, dry_run: bool) -> list:
+    directory = data.get("dir") or ""
+    notes = []
+    if (os.path.dirname(directory) != os.path.realpath(tempfile.gettempdir())
+            or not os.path.basename(directory).startswith(SCRATCH_PREFIX) or not os.path.isdir(directory)):
+        return notes
+    live = mount_at(directory)
+    if live is not None:
+        notes.append("unmounted %s from %s, left by a run that was killed while growing its file system"
+                     % (live.source, directory))
+        if not dry_run:
+            umount(directory, expected=live)
+    if not dry_run:
+        with contextlib.suppress(OSError):
+            os.rmdir(directory)
+    return notes
+
+
+def _reap_loop(data: dict, dry_run: bool) -> list:
+    image = data.get("image") or ""
+    devices = [data["device"]] if data.get("device") else [
+        device for device in loops_of(image) if device not in (data.get("before") or [])]
+    busy = set(entry.source for entry in mountinfo())
+    notes = []
+    for device in devices:
+        back = loop_backing_file(device)
+        if back is None or os.path.realpath(back) != image or device in busy or _holders(device):
+            continue
+        notes.append("detached loop device %s of %s, left attached by a run that was killed" % (device, image))
+        if not dry_run:
+            LOSETUP("detach", detach=device)
+    return notes
 
 
 def loop_refresh(device: str, image: str) -> None:
@@ -353,7 +548,7 @@ def resolve_device(spec: str, params: dict | None = None, attach: bool = True, p
             return Attachment(spec, existing[0], "loop", source=spec, backing_file=image)
         if not attach:
             return Attachment(spec, image, "file", source=spec, backing_file=image)
-        device = loop_attach(image)
+        device = loop_attach(image, temporary=True)
         return Attachment(spec, device, "loop", attached=True, release=lambda: loop_detach(device),
                           source=spec, backing_file=image)
     raise InvalidValueEx("device %s is neither a block device nor an image file" % spec, "device")
@@ -410,7 +605,7 @@ def lookup_tag(tag: str) -> str | None:
 
 def probe(device: str) -> dict:
     """What blkid finds on ``device`` (TYPE, UUID, LABEL, PTTYPE, ...); {} when nothing."""
-    result = BLKID("probe export device", check_rc=False, device=device)
+    result = BLKID("probe export end device", check_rc=False, device=device)
     if result.rc == 2 and not result.out.strip():
         return {}  # blkid: nothing found
     if result.rc != 0:
@@ -450,17 +645,19 @@ def mkfs(fstype: str, device: str, label: str | None = None) -> None:
     the tool's own force flag is given so that it never stops to ask."""
     if fstype not in MKFS:
         raise OperationFailedEx("internal error: no mkfs for %s" % fstype)
-    MKFS[fstype]("force quiet label device", force=True, label=label, device=device, input_text="")
+    MKFS[fstype]("force quiet label end device", force=True, label=label, device=device, input_text="")
+    fault_point("host.mkfs.done")
 
 
 def wipe(device: str) -> None:
     """Erase every file system and partition-table signature on ``device``."""
-    WIPEFS("all quiet device", device=device)
+    WIPEFS("all quiet end device", device=device)
+    fault_point("host.wipe.done")
 
 
 def _dumpe2fs(device: str) -> dict:
     values = {}
-    for line in DUMPE2FS("header device", device=device).lines():
+    for line in DUMPE2FS("header end device", device=device).lines():
         key, sep, value = line.partition(":")
         if sep:
             values[key.strip()] = value.strip()
@@ -484,7 +681,7 @@ def fs_size(fstype: str, device: str, mount_point: str | None = None) -> tuple:
         size = _number(header.get("Block count"), "the ext4 block count of %s" % device) * block
         free = _number(header.get("Free blocks"), "the ext4 free blocks of %s" % device) * block
     elif fstype == "xfs":
-        text = XFS_INFO("target", target=mount_point or device).out
+        text = XFS_INFO("end target", target=mount_point or device).out
         match = re.search(r"^data\s*=\s*bsize=(\d+)\s+blocks=(\d+)", text, re.MULTILINE)
         if match is None:
             raise OperationFailedEx("cannot read the size of the xfs file system on %s from xfs_info" % device)
@@ -492,7 +689,7 @@ def fs_size(fstype: str, device: str, mount_point: str | None = None) -> tuple:
         free = 0
     elif fstype == "btrfs":
         values = {}
-        for line in BTRFS("dump_super path", path=device).lines():
+        for line in BTRFS("dump_super end path", path=device).lines():
             words = line.split()
             if len(words) == 2:
                 values[words[0]] = words[1]
@@ -537,29 +734,36 @@ def grow(fstype: str, device: str, mount_point: str | None) -> None:
     """
     if fstype == "ext4":
         if not mount_point:
-            E2FSCK("force preen device", device=device)
-        RESIZE2FS("device", device=device)
+            E2FSCK("force preen end device", device=device)
+        RESIZE2FS("end device", device=device)
         return
     if mount_point:
         _grow_mounted(fstype, mount_point)
         return
-    scratch = tempfile.mkdtemp(prefix="stormgmt-grow-")
+    journal = _journal("scratch")
+    scratch = os.path.join(os.path.realpath(tempfile.gettempdir()),
+                           SCRATCH_PREFIX + os.path.basename(journal)[:-len(".json")])
+    _journal_update(journal, dir=scratch)
+    os.mkdir(scratch, 0o700)
     try:
         mount(device, scratch, fstype, [])
+        fault_point("host.grow.mounted")
         try:
             _grow_mounted(fstype, scratch)
         finally:
             umount(scratch)
     finally:
-        os.rmdir(scratch)
+        with contextlib.suppress(OSError):
+            os.rmdir(scratch)
+        _journal_done(journal)
 
 
 def _grow_mounted(fstype: str, mount_point: str) -> None:
     if fstype == "xfs":
-        XFS_GROWFS("target", target=mount_point)
+        XFS_GROWFS("end target", target=mount_point)
     elif fstype == "btrfs":
         try:
-            BTRFS("resize_max path", path=mount_point)
+            BTRFS("resize end max path", path=mount_point)
         except OperationFailedEx as error:
             if "Invalid argument" not in error.msg:
                 raise
@@ -568,27 +772,243 @@ def _grow_mounted(fstype: str, mount_point: str) -> None:
         raise OperationFailedEx("internal error: cannot grow %s" % fstype)
 
 
+# --- paths reached without following symlinks -------------------------------------------
+
+_O_PATH = getattr(os, "O_PATH", 0o10000000)
+
+
+def _components(path: str) -> list:
+    if not isinstance(path, str) or not path.startswith("/") or "\0" in path:
+        raise InvalidValueEx("%r is not an absolute path" % (path,), "path")
+    try:
+        to_bytes(path)
+    except UnicodeEncodeError:
+        raise InvalidValueEx("%r is not valid text (it holds a lone surrogate)" % (path,), "path") from None
+    return [part for part in os.path.normpath(path).split("/") if part]
+
+
+def path_error(error: OSError, what: str, path: str):
+    """The typed error for an OSError met on ``path``."""
+    detail = "%s %s: %s" % (what, path, error.strerror or error)
+    if error.errno in (errno.ENAMETOOLONG, errno.ELOOP, errno.ENOTDIR, errno.EINVAL):
+        return InvalidValueEx(detail, "path")
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return PermissionDeniedEx(detail, "path")
+    return OperationPreReqNotMetEx(detail, "path")
+
+
+def _symlink_error(what: str, path: str, link: str, fd: int, name: str) -> InvalidValueEx:
+    try:
+        target = os.readlink(name, dir_fd=fd)
+    except OSError:
+        target = "?"
+    if link == path:
+        detail = "%s %s is a symbolic link (to %s)" % (what, path, target)
+    else:
+        detail = "%s %s is reached through the symbolic link %s (to %s)" % (what, path, link, target)
+    return InvalidValueEx("%s; symbolic links are not followed here: give the real path" % detail, "path")
+
+
+def _open_dir(path: str, what: str, missing_ok: bool):
+    """Open directory ``path`` (O_PATH) walking from / without following any symlink.
+
+    Returns (fd, rest): ``rest`` are the trailing components that do not exist (only with
+    ``missing_ok``; the fd is then the deepest existing directory). InvalidValueEx for a
+    symlink or a file on the way.
+    """
+    parts = _components(path)
+    fd = os.open("/", _O_PATH | os.O_DIRECTORY)
+    done = "/"
+    try:
+        for index, name in enumerate(parts):
+            here = os.path.join(done, name)
+            try:
+                new = os.open(name, _O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            except OSError as error:
+                if error.errno == errno.ENOENT and missing_ok:
+                    return fd, parts[index:]
+                if error.errno == errno.ENOENT:
+                    raise OperationPreReqNotMetEx("%s %s does not exist" % (what, here), "path") from None
+                if error.errno not in (errno.ENOTDIR, errno.ELOOP):
+                    raise path_error(error, what, here) from None
+                try:
+                    mode = os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode
+                except OSError:
+                    mode = 0
+                if stat.S_ISLNK(mode):
+                    raise _symlink_error(what, os.path.normpath(path), here, fd, name) from None
+                raise InvalidValueEx("%s %s: %s is not a directory" % (what, os.path.normpath(path), here),
+                                     "path") from None
+            os.close(fd)
+            fd, done = new, here
+        return fd, []
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def check_no_symlink(path: str, what: str = "path") -> None:
+    """InvalidValueEx when ``path`` or a directory on the way to it is a symbolic link (the
+    parts that do not exist yet are fine)."""
+    parts = _components(path)
+    if not parts:
+        return
+    fd, rest = _open_dir(os.path.join("/", *parts[:-1]), what, missing_ok=True)
+    try:
+        if rest:
+            return
+        try:
+            mode = os.stat(parts[-1], dir_fd=fd, follow_symlinks=False).st_mode
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            raise path_error(error, what, os.path.normpath(path)) from None
+        if stat.S_ISLNK(mode):
+            raise _symlink_error(what, os.path.normpath(path), os.path.normpath(path), fd, parts[-1])
+    finally:
+        os.close(fd)
+
+
+class Pinned:
+    """A directory entry reached through its parent directory held open.
+
+    The parent is opened from / without following any symlink, and mount(8) and
+    umount(8) get ``/proc/<pid>/fd/<fd>/<name>`` with --no-canonicalize: the kernel goes
+    straight to the directory checked here, so a symlink swapped in on the way meanwhile
+    changes nothing. (A directory that is a mount point cannot be renamed or replaced
+    while it is mounted.)
+    """
+
+    def __init__(self, path: str, what: str = "mount point") -> None:
+        parts = _components(path)
+        if not parts:
+            raise InvalidValueEx("the root directory cannot be a %s" % what, "path")
+        self.path = os.path.join("/", *parts)
+        self.name = parts[-1]
+        self.what = what
+        self.fd = None
+
+    def __enter__(self) -> Pinned:
+        self.fd, _rest = _open_dir(os.path.dirname(self.path), self.what, missing_ok=False)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    @property
+    def proc_path(self) -> str:
+        return "/proc/%d/fd/%d/%s" % (os.getpid(), self.fd, self.name)
+
+    def directory(self) -> os.stat_result:
+        """The entry's stat; it must be a directory (not a symlink)."""
+        try:
+            result = os.stat(self.name, dir_fd=self.fd, follow_symlinks=False)
+        except FileNotFoundError:
+            raise OperationPreReqNotMetEx("%s %s does not exist" % (self.what, self.path), "path") from None
+        if stat.S_ISLNK(result.st_mode):
+            raise _symlink_error(self.what, self.path, self.path, self.fd, self.name)
+        if not stat.S_ISDIR(result.st_mode):
+            raise InvalidValueEx("%s %s exists and is not a directory" % (self.what, self.path), "path")
+        return result
+
+    def message(self, text: str) -> str:
+        return text.replace(self.proc_path, self.path) if self.fd is not None else text
+
+
+def open_inside(base: str, relative: str, what: str, must_exist: bool = True) -> tuple:
+    """(real path, O_PATH fd) of directory ``relative`` inside directory ``base``.
+
+    Symlinks inside ``base`` are resolved, but the real path must stay inside ``base``'s
+    real path (PermissionDeniedEx otherwise); the directory is then opened component by
+    component without following any symlink, so what is opened is what was checked. The
+    caller closes the fd. Without ``must_exist``, a directory that does not exist yet
+    gives (real path, None).
+    """
+    real_base = os.path.realpath(base)
+    real = os.path.realpath(os.path.join(real_base, relative))
+    if real != real_base and not real.startswith(real_base.rstrip("/") + "/"):
+        raise PermissionDeniedEx("%s leads out of the file system (%s), through a symbolic link, to %s; it is not "
+                                 "mounted" % (what, base, real), "share_path")
+    fd, rest = _open_dir(real, what, missing_ok=True)
+    if rest:
+        os.close(fd)
+        if must_exist:
+            raise OperationPreReqNotMetEx("%s does not exist" % what, "share_path")
+        return real, None
+    return real, fd
+
+
 # --- mount and umount ------------------------------------------------------------------
 
-def mount(source: str, target: str, fstype: str | None, options: list) -> None:
-    MOUNT("types options source target", types=fstype if fstype not in (None, "auto") else None,
-          options=",".join(options) or None, source=source, target=target)
+def _tool_message(result, pinned: Pinned | None) -> str:
+    detail = (result.err or result.out).strip().splitlines()
+    message = detail[-1] if detail else "exit %d" % result.rc
+    return pinned.message(message) if pinned is not None else message
+
+
+def mount(source: str, target: str, fstype: str | None, options: list, source_fd: int | None = None) -> MountEntry:
+    """Mount ``source`` on directory ``target`` (no symlink on the way); return the new mount.
+
+    ``source_fd``: mount the directory this O_PATH fd holds instead of looking ``source``
+    up again (a bind mount of exactly the directory that was checked). When the new
+    mount is not at ``target`` afterwards, it is taken off again and OperationFailedEx
+    raised.
+    """
+    with Pinned(target) as pinned:
+        pinned.directory()
+        before = set(entry.mount_id for entry in mountinfo())
+        given = "/proc/%d/fd/%d" % (os.getpid(), source_fd) if source_fd is not None else source
+        result = MOUNT("nocanon types options end source target", check_rc=False,
+                       types=fstype if fstype not in (None, "auto") else None,
+                       options=",".join(options) or None, source=given, target=pinned.proc_path)
+        if result.rc != 0:
+            raise OperationFailedEx("cannot mount %s on %s: %s" % (source, target, _tool_message(result, pinned)))
+        fault_point("host.mount.mounted")
+        new = [entry for entry in mountinfo() if entry.mount_id not in before and entry.mount_point == pinned.path]
+        if not new:
+            UMOUNT("nocanon end target", check_rc=False, target=pinned.proc_path)
+            raise OperationFailedEx("the mount of %s did not end up on %s (the directory was moved meanwhile); "
+                                    "it was taken off again" % (source, target))
+        return new[-1]
 
 
 def remount(source: str, target: str, options: list, bind: bool = False) -> None:
     """Apply ``options`` to a live mount. Source and target are both given so that
     mount(8) takes the options as they are and reads no fstab."""
-    words = ["remount"] + (["bind"] if bind else []) + [option for option in options if option not in ("bind", "loop")]
-    MOUNT("options source target", options=",".join(words), source=source, target=target)
+    words = ["remount"] + [option for option in options if option != "remount"]
+    if bind and "bind" not in words:
+        words.insert(1, "bind")
+    with Pinned(target) as pinned:
+        pinned.directory()
+        result = MOUNT("nocanon options end source target", check_rc=False, options=",".join(words),
+                       source=source, target=pinned.proc_path)
+        if result.rc != 0:
+            raise OperationFailedEx("cannot remount %s with %s: %s" % (target, ",".join(words[1:]),
+                                                                       _tool_message(result, pinned)))
+    fault_point("host.mount.remounted")
 
 
-def umount(target: str) -> None:
-    result = UMOUNT("target", check_rc=False, target=target)
-    if result.rc != 0:
-        detail = (result.err or result.out).strip().splitlines()
-        message = detail[-1] if detail else "exit %d" % result.rc
-        cls = FileSystemBusyEx if "busy" in message.lower() else OperationFailedEx
-        raise cls("cannot unmount %s: %s" % (target, message))
+def umount(target: str, expected: MountEntry | None = None) -> None:
+    """Unmount the mount on top at ``target``, which is reached without following symlinks.
+
+    ``expected``: the mount the caller decided to take off; when another one is on top
+    now, nothing is unmounted (OperationFailedEx).
+    """
+    with Pinned(target) as pinned:
+        pinned.directory()
+        if expected is not None:
+            top = mount_at(pinned.path)
+            if top is None or top.mount_id != expected.mount_id:
+                raise OperationFailedEx("%s changed since it was read (%s on top now); nothing was unmounted"
+                                        % (target, top.source if top else "nothing mounted"))
+        result = UMOUNT("nocanon end target", check_rc=False, target=pinned.proc_path)
+        if result.rc != 0:
+            message = _tool_message(result, pinned)
+            cls = FileSystemBusyEx if "busy" in message.lower() else OperationFailedEx
+            raise cls("cannot unmount %s: %s" % (target, message))
+    fault_point("host.umount.done")
 
 
 def release_after_unmount(entry: MountEntry | None) -> None:
@@ -606,8 +1026,18 @@ def release_after_unmount(entry: MountEntry | None) -> None:
 
 # --- fstab --------------------------------------------------------------------------------
 
+_BLANKS = re.compile(r"[ \t]+")
+_NUMBER = re.compile(r"^([0-9]+)[\r\v\f]*$")
+
+
 class FstabEntry:
-    """One mount line of fstab(5)."""
+    """One mount line of fstab(5).
+
+    Read as libmount reads it: fields separated by spaces and tabs only, octal escapes
+    undone; a line is a comment only where its first non-blank character is "#".
+    Written with every character that could split the field or the line, or start a
+    comment, escaped (:func:`escape`), so that the line reads back as exactly this entry.
+    """
 
     def __init__(self, src: str, path: str, fstype: str, options: list, dump: int = 0, passno: int = 0) -> None:
         self.src = src
@@ -618,68 +1048,171 @@ class FstabEntry:
         self.passno = passno
 
     def line(self) -> str:
-        return "%s %s %s %s %d %d" % (escape(self.src), escape(self.path), self.fstype,
-                                      ",".join(self.options), self.dump, self.passno)
+        return "%s %s %s %s %d %d" % (escape(self.src), escape(self.path), escape(self.fstype),
+                                      escape(",".join(self.options)), self.dump, self.passno)
+
+    def key(self) -> tuple:
+        """What the line means: options compared as mount(8) reads them, not as text."""
+        from ansible_collections.stormgmt.core.plugins.module_utils._mount_options import MountOptions, split_options
+
+        options = MountOptions([word for word in split_options(",".join(self.options)) if word])
+        return (self.src, os.path.normpath(self.path), self.fstype, options.canonical(), self.dump, self.passno)
 
     def same(self, other) -> bool:
-        return other is not None and self.line() == other.line()
+        return other is not None and self.key() == other.key()
+
+    def fields(self) -> tuple:
+        return (self.src, self.path, self.fstype, self.options, self.dump, self.passno)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, FstabEntry) and self.fields() == other.fields()
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return "FstabEntry(%r)" % self.line()
 
     @classmethod
     def parse(cls, line: str):
         """The entry on ``line``, or None for a comment, a blank or a malformed line."""
-        text = line.strip()
+        text = line.lstrip(" \t")
         if not text or text.startswith("#"):
             return None
-        words = text.split()
-        if len(words) < 4:
+        words = _BLANKS.split(text.rstrip(" \t"))
+        if len(words) < 3:
+            return None  # libmount needs a type too (and ignores fields after the sixth)
+        numbers = [_NUMBER.match(number) for number in words[4:6]]
+        if not all(numbers):
             return None
-        try:
-            dump = int(words[4]) if len(words) > 4 else 0
-            passno = int(words[5]) if len(words) > 5 else 0
-        except ValueError:
-            return None
-        return cls(unescape(words[0]), unescape(words[1]), words[2], words[3].split(","), dump, passno)
+        return cls(unescape(words[0]), unescape(words[1]), unescape(words[2]),
+                   unescape(words[3]).split(",") if len(words) > 3 else ["defaults"],
+                   int(numbers[0].group(1)) if numbers else 0, int(numbers[1].group(1)) if len(numbers) > 1 else 0)
+
+
+#: where the fstab locks live; a test may point it elsewhere
+LOCK_DIR = "/run/lock" if os.path.isdir("/run/lock") else tempfile.gettempdir()
+_TEMP_MARK = ".stormgmt-new-"
+
+#: the AnsibleModule of this run (set by the module's main): its atomic_move writes fstab,
+#: and its warn() says what a run repaired
+_MODULE = None
+
+
+def use_module(module) -> None:
+    global _MODULE
+    _MODULE = module
+
+
+def report(notes) -> None:
+    """Say what this run repaired (a warning in the task result)."""
+    for note in notes:
+        if _MODULE is not None:
+            _MODULE.warn(note)
 
 
 def _fstab_lock_path(path: str) -> str:
-    """A lock file per fstab, outside /etc: /run/lock when there is one."""
-    directory = "/run/lock" if os.path.isdir("/run/lock") else tempfile.gettempdir()
-    digest = hashlib.sha256(os.path.abspath(path).encode("utf-8")).hexdigest()[:16]
-    return os.path.join(directory, "stormgmt-fstab-%s.lock" % digest)
+    """A lock file per fstab (per real file: a symlink and its target share it), outside /etc."""
+    digest = hashlib.sha256(to_bytes(os.path.realpath(path))).hexdigest()[:16]
+    return os.path.join(LOCK_DIR, "stormgmt-fstab-%s.lock" % digest)
+
+
+def _atomic_move(temp: str, dest: str) -> None:
+    """Put ``temp`` in place of ``dest`` in one rename, keeping ``dest``'s owner, mode and
+    SELinux context: AnsibleModule.atomic_move when a module runs, else the same steps."""
+    if _MODULE is not None:
+        try:
+            _MODULE.atomic_move(temp, dest)
+        except Exception as error:  # atomic_move raises plain exceptions
+            raise OperationFailedEx("cannot replace %s: %s" % (dest, error)) from None
+        return
+    try:
+        current = os.stat(dest)
+    except FileNotFoundError:
+        current = None
+    if current is not None:
+        os.chmod(temp, stat.S_IMODE(current.st_mode))
+        os.chown(temp, current.st_uid, current.st_gid)
+        with contextlib.suppress(OSError):
+            os.setxattr(temp, "security.selinux", os.getxattr(dest, "security.selinux"))
+    os.replace(temp, dest)
 
 
 class Fstab:
-    """An fstab file: every line kept as it is except the entries this module changes."""
+    """An fstab file: every line kept as it is except the entries this module changes.
+
+    A symlinked fstab is read and written through: the link stays, its target is
+    replaced (atomically, keeping owner, mode and SELinux context), under a lock that
+    belongs to the target.
+    """
 
     @classmethod
     @contextlib.contextmanager
     def edit(cls, path: str):
         """Read, change and write ``path`` under a lock, so that parallel runs editing one
         fstab (several inventory hosts on one machine) do not lose each other's lines."""
-        try:
-            handle = os.open(_fstab_lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as error:
-            raise OperationPreReqNotMetEx("cannot lock %s: %s" % (path, error.strerror), "fstab") from None
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        with cls.locked(path):
             fstab = cls(path)
             yield fstab
             if fstab.dirty:
                 fstab.write()
+
+    @classmethod
+    @contextlib.contextmanager
+    def locked(cls, path: str):
+        try:
+            handle = os.open(_fstab_lock_path(path), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError as error:
+            raise OperationPreReqNotMetEx("cannot lock %s: %s" % (path, error.strerror), "fstab") from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
         finally:
             os.close(handle)
 
+    @classmethod
+    def stray_temporaries(cls, path: str) -> list:
+        """Temporary files a killed run left next to the fstab (it died before the rename)."""
+        real = os.path.realpath(path)
+        directory, prefix = os.path.dirname(real), "." + os.path.basename(real) + _TEMP_MARK
+        try:
+            return sorted(os.path.join(directory, name) for name in os.listdir(directory) if name.startswith(prefix))
+        except OSError:
+            return []
+
+    @classmethod
+    def sweep(cls, path: str, dry_run: bool = False) -> list:
+        """Remove what :meth:`stray_temporaries` finds (under the lock, so no run is writing
+        them); say what was removed."""
+        if not cls.stray_temporaries(path):
+            return []
+        with cls.locked(path):
+            found = cls.stray_temporaries(path)
+            if not dry_run:
+                for name in found:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(name)
+        return ["removed %s, a half-written copy of %s left by a run that was killed" % (name, path) for name in found]
+
     def __init__(self, path: str) -> None:
         self.path = path
-        self.exists = os.path.exists(path)
+        self.real = os.path.realpath(path)
+        self.exists = os.path.exists(self.real)
         self.dirty = False
         self.lines = []
         if self.exists:
             try:
-                with open(path, "r") as handle:
-                    self.lines = handle.read().splitlines()
+                with open(self.real, "rb") as handle:
+                    text = to_text(handle.read())
             except (IOError, OSError) as error:
                 raise OperationPreReqNotMetEx("cannot read %s: %s" % (path, error.strerror), "fstab") from None
+            # lines end at "\n" only, as mount(8) reads them: never at the other characters
+            # str.splitlines() takes for line breaks
+            self.lines = text.split("\n")
+            if self.lines and self.lines[-1] == "":
+                self.lines.pop()
+
+    def entries(self) -> list:
+        return [entry for entry in (FstabEntry.parse(line) for line in self.lines) if entry is not None]
 
     def _indexes(self, mount_point: str) -> list:
         wanted = os.path.normpath(mount_point)
@@ -696,7 +1229,8 @@ class Fstab:
         return FstabEntry.parse(self.lines[indexes[-1]]) if indexes else None
 
     def needs(self, entry: FstabEntry) -> bool:
-        """True when writing ``entry`` would change the file."""
+        """True when writing ``entry`` would change what the file means (the same options in
+        another order are the same line)."""
         indexes = self._indexes(entry.path)
         return len(indexes) != 1 or not entry.same(FstabEntry.parse(self.lines[indexes[0]]))
 
@@ -704,13 +1238,14 @@ class Fstab:
         """Put ``entry`` in place of the first line for its mount point (drop others)."""
         if not self.needs(entry):
             return False
+        line = entry.line()
         indexes = self._indexes(entry.path)
         if indexes:
-            self.lines[indexes[0]] = entry.line()
+            self.lines[indexes[0]] = line
             for index in reversed(indexes[1:]):
                 del self.lines[index]
         else:
-            self.lines.append(entry.line())
+            self.lines.append(line)
         self.dirty = True
         return True
 
@@ -722,28 +1257,29 @@ class Fstab:
         return bool(indexes)
 
     def write(self) -> None:
-        """Replace the file in one rename, keeping its mode and owner."""
-        directory = os.path.dirname(os.path.abspath(self.path))
+        """Replace the file (the target of a symlink) in one rename, keeping its mode and owner."""
+        directory = os.path.dirname(self.real)
+        for name in self.stray_temporaries(self.path):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)
         try:
-            current = os.stat(self.path) if self.exists else None
-            fd, temp = tempfile.mkstemp(prefix=".%s." % os.path.basename(self.path), dir=directory)
+            fd, temp = tempfile.mkstemp(prefix="." + os.path.basename(self.real) + _TEMP_MARK, dir=directory)
         except OSError as error:
             raise OperationPreReqNotMetEx("cannot write %s: %s" % (self.path, error.strerror), "fstab") from None
         try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write("\n".join(self.lines) + ("\n" if self.lines else ""))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(to_bytes("".join(line + "\n" for line in self.lines)))
                 handle.flush()
                 os.fsync(handle.fileno())
-            if current is not None:
-                os.chmod(temp, stat.S_IMODE(current.st_mode))
-                os.chown(temp, current.st_uid, current.st_gid)
-            else:
+            if not self.exists:
                 os.chmod(temp, 0o644)
-            os.replace(temp, self.path)
+            fault_point("host.fstab.temp_written")
+            _atomic_move(temp, self.real)
         except BaseException:
-            if os.path.exists(temp):
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
             raise
+        fault_point("host.fstab.replaced")
         self.exists = True
 
 
@@ -752,7 +1288,7 @@ class Fstab:
 def copy_tree(source: str, dest: str) -> None:
     """Copy the content of directory ``source`` into existing directory ``dest``
     (reflinks where the file system has them), keeping modes, owners and times."""
-    CP("archive source dest", source=os.path.join(source, "."), dest=dest)
+    CP("archive end source dest", source=os.path.join(source, "."), dest=dest)
 
 
 def is_btrfs_subvolume(path: str) -> bool:
@@ -769,16 +1305,16 @@ def directory_fstype(path: str, table: list | None = None) -> str | None:
 
 
 def subvolume_create(path: str) -> None:
-    BTRFS("subvolume_create path", path=path)
+    BTRFS("subvolume_create end path", path=path)
 
 
 def subvolume_snapshot(source: str, dest: str, readonly: bool) -> None:
-    BTRFS("subvolume_snapshot readonly path dest", readonly=readonly, path=source, dest=dest)
+    BTRFS("subvolume_snapshot readonly end path dest", readonly=readonly, path=source, dest=dest)
 
 
 def subvolume_delete(path: str) -> None:
-    BTRFS("subvolume_delete path", path=path)
+    BTRFS("subvolume_delete end path", path=path)
 
 
 def subvolume_set_readonly(path: str) -> None:
-    BTRFS("property_set path ro_true", path=path)
+    BTRFS("property_set end path ro_true", path=path)

@@ -67,7 +67,7 @@ QSD = Runner("qemu-storage-daemon", {
     "daemonize": fixed("--daemonize"),
     "pidfile": opt_val("--pidfile"),
 }, package="qemu-utils, qemu-block-extra and fuse3", timeout=120)
-FUSERMOUNT = Runner("fusermount3", {"unmount": fixed("-u"), "quiet": fixed("-q"), "path": positional()},
+FUSERMOUNT = Runner("fusermount3", {"unmount": fixed("-u"), "quiet": fixed("-q"), "end": fixed("--"), "path": positional()},
                     package="fuse3")
 ISCSIADM = Runner("iscsiadm", {
     "mode": opt_val("--mode"),
@@ -292,7 +292,7 @@ def _qemu_stop(state_dir: str, loop: str | None) -> None:
                                    % (device, ", ".join(mounted)))
         host.loop_detach(device)
     if _fuse_mounted(fuse_file):
-        FUSERMOUNT("unmount quiet path", path=fuse_file)
+        FUSERMOUNT("unmount quiet end path", path=fuse_file)
     pid = _read_pid(state_dir)
     if pid is not None and _pid_alive(pid):
         with contextlib.suppress(OSError):

@@ -30,8 +30,10 @@ import uuid as uuidlib
 
 from ansible_collections.stormgmt.core.plugins.module_utils import _host, records
 from ansible_collections.stormgmt.core.plugins.module_utils._engine import Plan, Resource
+from ansible_collections.stormgmt.core.plugins.module_utils._faults import fault_point
 from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import validate_name
 from ansible_collections.stormgmt.core.plugins.module_utils._iscsi import STATE_DIR, find_attachment, iscsi_argument_spec
+from ansible_collections.stormgmt.core.plugins.module_utils._mount_options import MountOptions
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     FileSystemAlreadyMountedEx,
     FileSystemBusyEx,
@@ -39,6 +41,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     InvalidValueEx,
     IPluginException,
     NoSuchOperationEx,
+    OperationFailedEx,
     OperationPreReqNotMetEx,
     PermissionDeniedEx,
 )
@@ -46,19 +49,8 @@ from ansible_collections.stormgmt.core.plugins.module_utils.plugin import FileSy
 
 STATES = ["mounted", "unmounted", "present", "absent", "remounted"]
 
-# options that mount(8) or fstab act on, which never show in the live mount
-USERSPACE_OPTIONS = frozenset((
-    "defaults", "auto", "noauto", "user", "nouser", "users", "owner", "group", "nofail", "_netdev",
-    "loop", "bind", "rbind", "remount"))
-USERSPACE_PREFIXES = ("x-", "X-", "comment=", "loop=", "offset=", "sizelimit=", "encryption=", "helper=")
-# per-mount flags: one of each group is always in force
-EXCLUSIVE = (
-    ("ro", "rw"), ("noatime", "relatime", "strictatime"), ("sync", "async"), ("suid", "nosuid"),
-    ("dev", "nodev"), ("exec", "noexec"), ("diratime", "nodiratime"))
-# what "defaults" means for the groups a task does not mention
-IMPLICIT = ("rw", "relatime", "async", "suid", "dev", "exec")
-# flags in force that the kernel does not list
-INVISIBLE = ("async", "suid", "dev", "exec", "diratime", "atime")
+# what fstype may be: a word of the kernel's or a mount helper's (fuse.sshfs, nfs4, ceph)
+_FSTYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 _MOUNT_UUID_NAMESPACE = uuidlib.UUID("0c3f6a3e-52a4-4a8e-9a54-6f1d2b7c9e11")
 
 
@@ -68,7 +60,7 @@ def mount_argument_spec() -> dict:
         filesystem=dict(type="str"),
         src=dict(type="str"),
         fstype=dict(type="str"),
-        opts=dict(type="str"),
+        opts=dict(type="list", elements="str"),
         share_path=dict(type="str"),
         fstab=dict(type="path", default="/etc/fstab"),
         dump=dict(type="int", default=0),
@@ -83,80 +75,6 @@ MOUNT_MODULE_KWARGS = dict(
     required_if=[("state", "mounted", ("filesystem", "src"), True), ("state", "present", ("filesystem", "src"), True)],
     required_by={"share_path": "filesystem"},
 )
-
-
-# --- options ---------------------------------------------------------------------
-
-def parse_opts(text) -> list:
-    """'rw,noatime' -> ['rw', 'noatime']; nothing -> ['defaults']."""
-    if text is None:
-        return ["defaults"]
-    options = [word.strip() for word in str(text).split(",") if word.strip()]
-    for option in options:
-        if re.search(r"\s", option):
-            raise InvalidValueEx("mount option %r contains white space" % option, "opts")
-    return options or ["defaults"]
-
-
-def kernel_options(options: list) -> list:
-    """The options that show in the live mount (drop fstab and mount(8)-only ones)."""
-    return [option for option in options
-            if option not in USERSPACE_OPTIONS and not option.startswith(USERSPACE_PREFIXES)]
-
-
-def _group(option: str):
-    for group in EXCLUSIVE:
-        if option in group:
-            return group
-    return None
-
-
-def wanted_options(options: list) -> list:
-    """Kernel options asked for, plus the default of every per-mount flag not mentioned."""
-    wanted = kernel_options(options)
-    mentioned = set()
-    for option in wanted:
-        group = _group(option)
-        if group is not None:
-            mentioned.add(group)
-        if option in ("atime", "noatime"):
-            mentioned.add(_group("relatime"))
-    for option in IMPLICIT:
-        if _group(option) not in mentioned:
-            wanted.append(option)
-    return wanted
-
-
-def unmet_options(wanted: list, live: list, flags_only: bool = False, recorded=()) -> list:
-    """Options of ``wanted`` that the live mount contradicts.
-
-    An option the kernel shows is compared; one it does not show is taken as met
-    unless the live mount shows its opposite (``noX`` / ``X``, another member of its
-    group, or the same ``key=`` with another value). The kernel rewrites some values
-    (tmpfs ``size=4m`` shows as ``size=4096k``): a ``key=value`` already in the fstab line
-    of this mount (``recorded``) counts as applied. ``flags_only``: only per-mount flags
-    (what a bind mount can change).
-    """
-    live_set = set(live)
-    live_keys = dict(option.split("=", 1) for option in live if "=" in option)
-    unmet = []
-    for option in wanted:
-        group = _group(option)
-        if flags_only and group is None:
-            continue
-        if option in live_set:
-            continue
-        if group is not None and any(other in live_set for other in group if other != option):
-            unmet.append(option)
-        elif option.startswith("no") and option[2:] in live_set:
-            unmet.append(option)
-        elif "no" + option in live_set:
-            unmet.append(option)
-        elif "=" in option and option not in recorded:
-            key, value = option.split("=", 1)
-            if key in live_keys and live_keys[key] != value:
-                unmet.append(option)
-    return unmet
 
 
 # --- who this host is, for exports ---------------------------------------------------
@@ -196,7 +114,7 @@ class Wanted:
 
     def __init__(self, kind: str, fstab_src: str, mount_src: str | None = None, fstype: str | None = None,
                  device: str | None = None, directory: str | None = None, backing_file: str | None = None,
-                 extra: tuple = (), fs_record: dict | None = None) -> None:
+                 extra: tuple = (), fs_record: dict | None = None, directory_fd: int | None = None) -> None:
         self.kind = kind  # bind, file, loop, block, tag, other
         self.fstab_src = fstab_src
         self.mount_src = mount_src or fstab_src
@@ -206,10 +124,38 @@ class Wanted:
         self.backing_file = backing_file
         self.extra = list(extra)
         self.fs_record = fs_record
+        #: the directory to bind mount, held open (O_PATH) since it was checked
+        self.directory_fd = directory_fd
 
     @property
     def bind(self) -> bool:
         return self.kind == "bind"
+
+    def close(self) -> None:
+        if self.directory_fd is not None:
+            os.close(self.directory_fd)
+            self.directory_fd = None
+
+
+def _text(value, what: str, key: str) -> str:
+    """A user's string that reaches a path, a command line or fstab: no NUL, valid text."""
+    if not isinstance(value, str):
+        raise InvalidValueEx("%s must be a string, got %r" % (what, value), key)
+    if "\0" in value:
+        raise InvalidValueEx("%s %r contains a NUL character" % (what, value), key)
+    try:
+        _host.to_bytes(value)
+    except UnicodeEncodeError:
+        raise InvalidValueEx("%s %r is not valid text (it holds a lone surrogate)" % (what, value), key) from None
+    return value
+
+
+def _absolute(value, what: str, key: str) -> str:
+    """An absolute path, normalised (one leading slash, no '.' or '..' left)."""
+    _text(value, what, key)
+    if not os.path.isabs(value):
+        raise InvalidValueEx("%s %r must be an absolute path" % (what, value), key)
+    return "/" + os.path.normpath(value).lstrip("/")
 
 
 class MountResource(Resource):
@@ -217,35 +163,39 @@ class MountResource(Resource):
 
     def __init__(self, backend, params: dict) -> None:
         super().__init__(backend, params)
-        path = params["path"]
-        if not isinstance(path, str) or not os.path.isabs(path):
-            raise InvalidValueEx("mount point %r must be an absolute path" % (path,), "path")
-        self.path = os.path.normpath(path)
+        self.path = _absolute(params["path"], "mount point", "path")
         if self.path == "/":
             raise InvalidValueEx("the root directory cannot be managed as a mount point", "path")
         try:
-            self.opts = parse_opts(params.get("opts"))
+            self.opts = MountOptions.parse(params.get("opts"))
         except InvalidValueEx as error:
             raise InvalidValueEx("%s: %s" % (self.describe(), error.msg), error.key) from None
-        self.fstab_path = params.get("fstab") or "/etc/fstab"
-        if not os.path.isabs(self.fstab_path):
-            raise InvalidValueEx("%s: fstab %r must be an absolute path" % (self.describe(), self.fstab_path), "fstab")
+        self.fstab_path = _absolute(params.get("fstab") or "/etc/fstab", "%s: fstab" % self.describe(), "fstab")
         if params.get("filesystem") is not None:
             validate_name(params["filesystem"], "file system name")
+        src = params.get("src")
+        if src is not None:
+            _text(src, "%s: src" % self.describe(), "src")
+            if src.startswith("-"):
+                raise InvalidValueEx("%s: src %r starts with '-'; no device, image, directory or tag does (mount(8) "
+                                     "would read it as an option)" % (self.describe(), src), "src")
         self.share_path = params.get("share_path")
         if self.share_path is not None:
+            _text(self.share_path, "%s: share_path" % self.describe(), "share_path")
             parts = self.share_path.strip("/").split("/")
             if os.path.isabs(self.share_path) or not self.share_path.strip("/") or ".." in parts:
                 raise InvalidValueEx("%s: share_path %r must be a relative path inside the file system (no '..')"
                                      % (self.describe(), self.share_path), "share_path")
             self.share_path = os.path.normpath(self.share_path)
         fstype = params.get("fstype")
-        if fstype is not None and (not fstype or re.search(r"[\s,]", fstype)):
-            raise InvalidFSTypeEx("%s: fstype %r is not a file system type" % (self.describe(), fstype), "fstype")
+        if fstype is not None and (not isinstance(fstype, str) or not _FSTYPE.match(fstype)):
+            raise InvalidFSTypeEx("%s: fstype %r is not a file system type (letters, digits and . _ + - only)"
+                                  % (self.describe(), fstype), "fstype")
         for key in ("dump", "passno"):
             if params.get(key) is not None and params[key] < 0:
                 raise InvalidValueEx("%s: %s must not be negative" % (self.describe(), key), key)
         self._fs = None
+        self._repaired = False
 
     def describe(self) -> str:
         return "mount point %s" % self.path
@@ -261,7 +211,17 @@ class MountResource(Resource):
             self._fs = self.backend.get_filesystem(name)
         return self._fs
 
+    def _repair(self) -> None:
+        """Take back what a run killed half way left (a half-written fstab copy, a loop device
+        or scratch mount), once per run and never in check mode; say what in a warning."""
+        if self._repaired or getattr(self.backend, "read_only", False):
+            return
+        self._repaired = True
+        _host.report(_host.Fstab.sweep(self.fstab_path) + _host.reap_orphans())
+
     def read(self):
+        _host.check_no_symlink(self.path, "mount point")
+        self._repair()
         table = _host.mountinfo()
         live = _host.mount_at(self.path, table)
         entry = _host.Fstab(self.fstab_path).entry(self.path)
@@ -282,7 +242,7 @@ class MountResource(Resource):
             src, fstype, options, mounted, status = entry.src, entry.fstype, entry.options, False, "not mounted"
         share_path = None
         if fs is not None and fs.get("access_path") and src:
-            base = fs["access_path"].rstrip("/")
+            base = os.path.realpath(fs["access_path"]).rstrip("/")
             if src == base or src.startswith(base + "/"):
                 fs_uuid = fs["uuid"]
                 share_path = os.path.relpath(src, base) if src != base else None
@@ -313,13 +273,10 @@ class MountResource(Resource):
         if fstype not in (None, "none", "bind"):
             raise InvalidFSTypeEx("file system '%s' is mounted with a bind mount of its directory; leave fstype "
                                   "unset (got %r)" % (name, fstype), "fstype")
-        directory = fs["access_path"]
-        if self.share_path:
-            directory = os.path.join(directory, self.share_path)
+        what = "share_path %r of file system '%s'" % (self.share_path, name)
+        # the directory as it really is: a symlink in the share may point inside it, never out
+        directory, fd = _host.open_inside(fs["access_path"], self.share_path or ".", what, must_exist=for_mount)
         if for_mount:
-            if not os.path.isdir(directory):
-                raise OperationPreReqNotMetEx("share_path %r does not exist in file system '%s'"
-                                              % (self.share_path, name), "share_path")
             names, addresses = host_identities()
             allowed = [client for client in fs.get("export_clients") or [] if client_allows(client, names, addresses)]
             for group in fs.get("access_grp_names") or []:
@@ -327,14 +284,17 @@ class MountResource(Resource):
                 entries = (record or {}).get("grp_entries") or []
                 allowed += [entry for entry in entries if client_allows(entry, names, addresses)]
             if not allowed:
+                os.close(fd)
                 raise PermissionDeniedEx(
                     "file system '%s' is not exported to this host (%s); export it with stormgmt.core.filesystem "
                     "(export.clients, e.g. localhost or 127.0.0.1)" % (name, ", ".join(sorted(names))))
-        return Wanted("bind", directory, fstype="none", directory=directory, extra=["bind"], fs_record=fs)
+        return Wanted("bind", directory, fstype="none", directory=directory, extra=["bind"], fs_record=fs,
+                      directory_fd=fd)
 
     # --- deciding ------------------------------------------------------------------
     def plan(self, before):
         state = self.params["state"]
+        _host.check_no_symlink(self.path, "mount point")
         table = _host.mountinfo()
         live = _host.mount_at(self.path, table)
         fstab = _host.Fstab(self.fstab_path)
@@ -356,30 +316,39 @@ class MountResource(Resource):
             if self.params.get("opts") is not None:
                 options = self.opts
             elif current is not None:
-                options = current.options
-            else:
-                options = live.vfs_options
-            after = dict(before, options=_predict_options(live.options, options))
-            return Plan("remount", after=after, steps=["remount"], live=live, options=wanted_options(options))
+                options = MountOptions.parse(current.options)
+            else:  # what is in force now: the per-mount flags, and the superblock flags mount(8) sets
+                options = MountOptions.parse(live.vfs_options + [option for option in live.super_options
+                                                                 if option in ("sync", "dirsync", "lazytime", "mand")])
+            bind = live.root != "/"
+            after = dict(before, options=_predict_options(live, options, bind))
+            return Plan("remount", after=after, steps=["remount"], live=live, options=options, bind=bind)
         wanted = self._wanted(for_mount=(state == "mounted"))
-        entry = _host.FstabEntry(wanted.fstab_src, self.path, wanted.fstype or "auto", self._fstab_options(wanted),
+        entry = _host.FstabEntry(wanted.fstab_src, self.path, wanted.fstype or "auto",
+                                 self.opts.fstab_words(wanted.extra),
                                  self.params.get("dump") or 0, self.params.get("passno") or 0)
+        try:
+            entry.line()  # a character no fstab field can hold fails here, before any change
+        except InvalidValueEx as error:
+            raise InvalidValueEx("%s: %s" % (self.describe(), error.msg), "src") from None
         steps = []
         if state == "mounted":
             steps = self._mount_steps(wanted, live, current, table)
         if fstab.needs(entry):
             steps.append("fstab")
         if not steps:
+            wanted.close()
             return Plan()
         after = self._predict(wanted, entry, live if "mount" not in steps else None, state)
         action = "mount" if "mount" in steps else "remount" if "remount" in steps else "update fstab"
-        return Plan(action, after=after, steps=steps, wanted=wanted, entry=entry, live=live)
+        return Plan(action, after=after, steps=steps, wanted=wanted, entry=entry, live=live,
+                    options=self.opts, bind=wanted.bind)
 
     def _mount_steps(self, wanted: Wanted, live, current, table) -> list:
         if live is not None:
             if live_is(wanted, live, table):
                 recorded = current.options if current is not None else ()
-                if unmet_options(wanted_options(self.opts), live.options, flags_only=wanted.bind, recorded=recorded):
+                if self.opts.unmet(live, bind=wanted.bind, recorded=recorded):
                     return ["remount"]
                 return []
             if current is None or not self._fstab_names(current, live, table):
@@ -395,7 +364,7 @@ class MountResource(Resource):
 
     def _check_no_submounts(self, table: list) -> None:
         """Mounts below the mount point make the unmount fail: say so before changing anything."""
-        prefix = os.path.realpath(self.path).rstrip("/") + "/"
+        prefix = self.path.rstrip("/") + "/"
         below = sorted(set(entry.mount_point for entry in table if entry.mount_point.startswith(prefix)))
         if below:
             raise FileSystemBusyEx("%s has mounts below it (%s); unmount them first" % (self.describe(), ", ".join(below)))
@@ -409,19 +378,17 @@ class MountResource(Resource):
             return False
         return live_is(old, live, table)
 
-    def _fstab_options(self, wanted: Wanted) -> list:
-        options = [option for option in self.opts if option != "defaults"]
-        return [extra for extra in wanted.extra if extra not in options] + options or ["defaults"]
-
     def _predict(self, wanted: Wanted, entry, live, state: str) -> dict:
         mounted = state == "mounted"
         if mounted and live is not None:
-            options = _predict_options(live.options, wanted_options(self.opts))
+            options = _predict_options(live, self.opts, wanted.bind)
         elif mounted:
-            options = [option for option in wanted_options(self.opts) if option not in INVISIBLE]
+            options = shown_options(self.opts, wanted.bind)
         else:
             options = entry.options
-        share_path = self.share_path if self.params.get("filesystem") is not None else None
+        share_path = None
+        if wanted.fs_record is not None and wanted.directory != os.path.realpath(wanted.fs_record["access_path"]):
+            share_path = os.path.relpath(wanted.directory, os.path.realpath(wanted.fs_record["access_path"]))
         fs_uuid = wanted.fs_record["uuid"] if wanted.fs_record else None
         return records.make(
             "mount", uuid=self._uuid(), fs_uuid=fs_uuid, mount_point=self.path, options=options,
@@ -432,15 +399,17 @@ class MountResource(Resource):
     # --- doing ----------------------------------------------------------------------
     def apply(self, plan, before, run):
         made = None
+        wanted = plan.details.get("wanted")
         try:
             for step in plan.steps:
                 if step == "mkdir":
                     made = _make_dirs(self.path)
+                    fault_point("host.mount.mkdir")
                 elif step == "umount":
-                    _host.umount(self.path)
+                    _host.umount(self.path, expected=plan.details["live"])
                     _host.release_after_unmount(plan.details["live"])
                 elif step == "mount":
-                    self._mount(plan.details["wanted"], plan.details.get("live"))
+                    self._mount(wanted, plan.details.get("live"))
                 elif step == "remount":
                     self._remount(plan)
                 elif step == "fstab":
@@ -453,18 +422,29 @@ class MountResource(Resource):
             if made is not None:
                 _remove_made_dirs(self.path, made)
             raise
+        finally:
+            if wanted is not None:
+                wanted.close()
 
     def _mount(self, wanted: Wanted, replaced) -> None:
         # an image file gets its loop device from mount(8), freed again on unmount
         extra = ["bind"] if wanted.bind else ["loop"] if wanted.kind == "file" else []
-        options = extra + wanted_options(self.opts)
+        options = self.opts.mount_words(extra, bind=wanted.bind)
         source = wanted.mount_src
         attachment = None
         if wanted.kind in ("block", "tag") and wanted.device is None:
             attachment = _host.resolve_device(wanted.fstab_src, self.params, attach=True)
             source = attachment.device
         try:
-            _host.mount(source, self.path, None if wanted.bind else wanted.fstype, options)
+            new = _host.mount(source, self.path, None if wanted.bind else wanted.fstype, options,
+                              source_fd=wanted.directory_fd)
+            missing = self.opts.unmet_flags(new, bind=wanted.bind)
+            if missing:
+                _host.umount(self.path, expected=new)
+                raise OperationFailedEx(
+                    "%s: the kernel mounted %s without %s (it shows %s); it was unmounted again. A device that "
+                    "is write-protected mounts only with ro" % (self.describe(), wanted.fstab_src, ",".join(missing),
+                                                                ",".join(new.options)))
         except IPluginException:
             if attachment is not None:
                 attachment.release()
@@ -474,11 +454,17 @@ class MountResource(Resource):
 
     def _remount(self, plan) -> None:
         live = plan.details["live"]
-        table = _host.mountinfo()
-        bind = live.root != "/"
-        source = _host.bind_source(live, table) if bind else live.source
-        options = plan.details.get("options") or wanted_options(self.opts)
-        _host.remount(source or live.source, self.path, options, bind=bind)
+        bind = plan.details["bind"]
+        options = plan.details["options"]
+        source = _host.bind_source(live) if live.root != "/" else live.source
+        _host.remount(source or live.source, self.path, options.remount_words(bind, live), bind=bind)
+        now = _host.mount_at(self.path)
+        missing = options.unmet_flags(now, bind=bind) if now is not None else ["mounted"]
+        if missing:
+            raise OperationFailedEx(
+                "%s: the remount did not apply %s (the mount shows %s); this flag changes only with a new mount: "
+                "unmount it and mount it again" % (self.describe(), ",".join(missing),
+                                                   ",".join(now.options) if now else "nothing"))
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -564,16 +550,26 @@ def _live_source(live, table: list) -> str:
     return back or live.source
 
 
-def _predict_options(live: list, wanted: list) -> list:
-    """The live options after a remount with ``wanted``: each group's member replaced."""
-    result = list(live)
-    for option in kernel_options(wanted):
-        group = _group(option)
-        if group is not None:
-            result = [current for current in result if current not in group or current == option]
-        if option not in result and option not in INVISIBLE:
-            result.append(option)
-    return result
+def shown_options(options: MountOptions, bind: bool) -> list:
+    """The options a new mount with ``options`` shows, roughly as findmnt does."""
+    shown = [word for word in options.per_mount_words()
+             if word not in ("suid", "dev", "exec", "strictatime", "diratime", "symfollow")]
+    if not bind:
+        shown += [word for word in options.super_words() if not word.startswith("no") and word != "async"]
+        shown += [word for word in options.fs_specific if word not in shown]
+    return shown
+
+
+_FLAG_WORDS = frozenset(("ro", "rw", "suid", "nosuid", "dev", "nodev", "exec", "noexec", "atime", "noatime",
+                         "relatime", "norelatime", "strictatime", "nostrictatime", "diratime", "nodiratime",
+                         "symfollow", "nosymfollow", "sync", "async", "dirsync", "lazytime", "nolazytime",
+                         "mand", "nomand"))
+
+
+def _predict_options(live, options: MountOptions, bind: bool) -> list:
+    """The live options after a remount with ``options``: the flags replaced, the rest kept."""
+    result = shown_options(options, bind)
+    return result + [word for word in live.options if word not in _FLAG_WORDS and word not in result]
 
 
 def _make_dirs(path: str) -> str:

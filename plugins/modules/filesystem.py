@@ -254,11 +254,13 @@ from ansible_collections.stormgmt.core.plugins.module_utils._filesystem import (
     FilesystemResource,
     filesystem_argument_spec,
 )
+from ansible_collections.stormgmt.core.plugins.module_utils._host import use_module
 from ansible_collections.stormgmt.core.plugins.module_utils._module import new_module, run_resource
 
 
 def main():
     module = new_module(filesystem_argument_spec(), **FILESYSTEM_MODULE_KWARGS)
+    use_module(module)
     run_resource(module, FilesystemResource)
 
 

@@ -17,8 +17,14 @@ description:
   - The live mount is the truth. O(state=mounted) compares the source and the options of the mount in force
     (C(/proc/self/mountinfo)), not only the fstab line, and applies changed O(opts) to the live mount with a
     remount.
-  - fstab is written only after the mount or unmount it goes with has succeeded, in one atomic rename that keeps
-    its comments and other lines.
+  - fstab is written only after the mount or unmount it goes with has succeeded, in one atomic rename (C(AnsibleModule.atomic_move),
+    which keeps owner, mode and SELinux context) that keeps its comments and other lines. Every character that could split a
+    field or a line (spaces, tabs, any Unicode line break), start a comment (C(#)) or escape (a backslash) is written as an
+    octal escape, as C(mount(8)) reads it, so that each entry stays exactly one line.
+  - Symbolic links are not followed where that would change what is mounted or unmounted. A mount point that is a
+    symbolic link, or is reached through one, fails with C(InvalidValueEx); C(mount) and C(umount) reach the mount
+    point through its parent directory held open. An O(share_path) that leads out of the file system through a
+    symbolic link fails with C(PermissionDeniedEx).
   - A simulator file system is mounted with a bind mount of its directory (RV(stormgmt.core.filesystem#module:filesystem.access_path)),
     plus O(share_path); it must be exported to this host. An image file is mounted through a loop device,
     which the kernel frees on unmount. A directory O(src) is bind mounted.
@@ -42,7 +48,8 @@ options:
   src:
     description:
       - What to mount; an absolute path to a block device, an image file or a directory (bind mount), a
-        C(UUID=...) or C(LABEL=...) tag, or a name such as V(tmpfs) with O(fstype).
+        C(UUID=...) or C(LABEL=...) tag, or a name such as V(tmpfs) with O(fstype). A value starting with C(-) fails
+        with C(InvalidValueEx).
       - An C(iscsi://host[:port]/target-iqn/lun) URL names an iSCSI LUN, which is attached (O(initiator_name),
         O(chap)) when mounted and detached again when unmounted; with open-iscsi where the kernel has an iSCSI
         initiator, else in user space with C(qemu-storage-daemon) and a loop device. Give O(fstype) for a LUN
@@ -58,16 +65,29 @@ options:
     type: str
   opts:
     description:
-      - Mount options, comma separated, as in fstab (V(ro,noatime)). Default V(defaults).
-      - Per-mount flags not named take their default (V(rw), V(relatime), V(suid), V(dev), V(exec)).
-    type: str
+      - Mount options, as a list (V([ro, noatime])) or a comma separated string as in fstab (V(ro,noatime)).
+        Default V(defaults). A comma inside double quotes (V(context="a,b")) does not separate.
+      - Per-mount flags not named take their default (V(rw), V(relatime), V(suid), V(dev), V(exec),
+        V(diratime), V(symfollow)); the live mount is compared with all of them and remounted when one differs.
+      - fstab-only options (V(noauto), V(nofail), V(_netdev), V(x-*), V(comment=), V(user) and friends) are written to
+        fstab and never given to C(mount). V(user), V(users), V(owner) and V(group) imply V(nosuid,nodev) (the first
+        two V(noexec) too), as they do when root mounts such a line.
+      - The same options in another order are the same options (no change).
+      - White space, line breaks and control characters, and the operations V(remount), V(move), V(make-*) and
+        V(X-mount.*), fail with C(InvalidValueEx).
+    type: list
+    elements: str
   share_path:
     description:
       - Directory inside the O(filesystem) to mount instead of its top, a relative path.
+      - Symbolic links in it are resolved, and the real directory must be inside the file system; the directory that
+        was checked is the one that is mounted (it is held open until the mount is made). The fstab line names the
+        real directory.
     type: str
   fstab:
     description:
       - The fstab file to keep the line in. A scratch file is useful in tests.
+      - When it is a symbolic link, its target is written (the link stays).
     type: path
     default: /etc/fstab
   dump:
@@ -94,6 +114,9 @@ options:
     required: true
 notes:
   - Needs root on the managed node.
+  - A run killed half way (kill -9, power cut) is repaired by the next run, which says what it repaired in a warning. A
+    half-written copy of fstab is removed; the rest (a mount without its fstab line, an fstab line without its
+    mount) is what the next run does anyway.
 seealso:
   - module: stormgmt.core.filesystem
 """
@@ -106,13 +129,13 @@ EXAMPLES = r"""
     filesystem: home
     state: mounted
 
-- name: Mount one directory of it read-only
+- name: Mount one directory of it read-only, without set-user-ID programs or devices
   stormgmt.core.mount:
     server: sim:///var/lib/stormgmt/sim.db
     path: /srv/projects
     filesystem: home
     share_path: projects
-    opts: ro
+    opts: [ro, nosuid, nodev]
     state: mounted
 
 - name: Mount an image file through a loop device
@@ -186,6 +209,7 @@ error:
 
 # first: keeps the compiled code of the module_utils imported below between runs (_bytecode.py)
 from ansible_collections.stormgmt.core.plugins.module_utils import _bytecode  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.stormgmt.core.plugins.module_utils._host import use_module
 from ansible_collections.stormgmt.core.plugins.module_utils._module import new_module, run_resource
 from ansible_collections.stormgmt.core.plugins.module_utils._mount import (
     MOUNT_MODULE_KWARGS,
@@ -196,6 +220,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils._mount import (
 
 def main():
     module = new_module(mount_argument_spec(), **MOUNT_MODULE_KWARGS)
+    use_module(module)
     run_resource(module, MountResource)
 
 

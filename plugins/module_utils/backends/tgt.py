@@ -122,6 +122,7 @@ _TGTADM_ORDER = ("tid", "lun", "targetname", "backing_store", "initiator_name", 
 CP_FORMATS = {
     "reflink": opt_eq_val("--reflink"),
     "sparse": opt_eq_val("--sparse"),
+    "end": fixed("--"),
     "source": positional(),
     "dest": positional(),
 }
@@ -652,7 +653,7 @@ class TgtBackend(StorageArrayPlugin):
             with open(probe, "wb") as handle:
                 handle.write(b"stormgmt" * 512)
             try:
-                result = self.cp("reflink source dest", check_rc=False, reflink="always", source=probe,
+                result = self.cp("reflink end source dest", check_rc=False, reflink="always", source=probe,
                                  dest=probe + ".copy")
                 self._reflink = result.ok
             finally:
@@ -668,7 +669,7 @@ class TgtBackend(StorageArrayPlugin):
         else:
             values = {"reflink": "never", "sparse": "always", "source": source, "dest": dest}
         try:
-            self.cp("reflink sparse source dest", error=error, **values)
+            self.cp("reflink sparse end source dest", error=error, **values)
             os.chmod(dest, mode)
         except (IPluginException, OSError) as exc:
             with contextlib.suppress(OSError):

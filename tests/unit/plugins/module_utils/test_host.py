@@ -149,19 +149,25 @@ def test_resolve_device_probes_an_image_without_attaching(tmp_path, script):
     found.release()  # nothing to give back
 
 
-def test_resolve_device_attaches_and_releases_an_image(tmp_path, script):
+def test_resolve_device_attaches_and_releases_an_image(tmp_path, script, monkeypatch):
     image = tmp_path / "disk.img"
     image.write_bytes(b"\0" * 4096)
+    notes = tmp_path / "notes"
+    monkeypatch.setattr(_host, "HOST_STATE_DIR", str(notes))
+    listing = {"argv": ["losetup", "--list", "--json", "--output", "NAME,BACK-FILE,OFFSET,SIZELIMIT"], "out": ""}
     run = script([
-        {"argv": ["losetup", "--list", "--json", "--output", "NAME,BACK-FILE,OFFSET,SIZELIMIT"], "out": ""},
-        {"argv": ["losetup", "--find", "--show", str(image)], "out": "/dev/loop9\n"},
+        listing,
+        listing,  # the loop devices of the image before the attach, noted for a run killed in between
+        {"argv": ["losetup", "--find", "--show", "--", str(image)], "out": "/dev/loop9\n"},
         {"argv": ["losetup", "--detach", "/dev/loop9"]},
     ])
     found = _host.resolve_device(str(image), {}, attach=True)
     assert (found.kind, found.device, found.attached, found.source) == ("loop", "/dev/loop9", True, str(image))
+    assert len(os.listdir(str(notes))) == 1  # the attachment is noted while it lasts
     found.release()
     found.release()  # once only
     assert run.steps == []
+    assert os.listdir(str(notes)) == []
 
 
 # --- fstab ------------------------------------------------------------------------
@@ -238,3 +244,94 @@ def test_capabilities_are_read_from_proc(monkeypatch, tmp_path):
     monkeypatch.setattr("builtins.open", fake_open)
     assert not _host.has_capability(_host.CAP_SYS_RESOURCE)  # bit 24 is clear in 0xfeffffff
     assert _host.has_capability(21)  # CAP_SYS_ADMIN
+
+
+# --- issue 10 item 9: lines and fields as mount(8) and the kernel write them -------------
+
+def test_mountinfo_lines_end_at_newline_only():
+    """The kernel escapes space, tab, newline and backslash in paths, nothing else: a
+    mount point holding \\r, \\x85 or \\u2028 is one entry, not two."""
+    text = ("30 1 0:40 / /mnt/a\rb rw,relatime - tmpfs tmpfs rw\n"
+            "31 1 0:41 / /mnt/c\x85d\u2028e\x0bf rw,nosuid - tmpfs my\\040src rw,size=4k\n"
+            "32 1 0:42 / /mnt/g\\012h rw - tmpfs tmpfs rw\n")
+    table = _host.parse_mountinfo(text)
+    assert [entry.mount_point for entry in table] == ["/mnt/a\rb", "/mnt/c\x85d\u2028e\x0bf", "/mnt/g\nh"]
+    assert table[1].source == "my src" and table[1].vfs_options == ["rw", "nosuid"]
+
+
+@pytest.mark.parametrize("line, fields", [
+    ("/dev/a /mnt/a\x0bb ext4 defaults 0 0", ("/dev/a", "/mnt/a\x0bb", "ext4", ["defaults"], 0, 0)),
+    ("/dev/b\r /mnt/c ext4 ro,x\\043y 0 0", ("/dev/b\r", "/mnt/c", "ext4", ["ro", "x#y"], 0, 0)),
+    ("/src\\040x\t/mnt/d\\043 ext4 a\\054b 0 0", ("/src x", "/mnt/d#", "ext4", ["a", "b"], 0, 0)),
+    ("/dev/f /mnt/f\x85g ext4 defaults 1 2 extra", ("/dev/f", "/mnt/f\x85g", "ext4", ["defaults"], 1, 2)),
+    ("a /mnt/x ext4 defaults 0 0\r", ("a", "/mnt/x", "ext4", ["defaults"], 0, 0)),
+    ("d /mnt/w ext4", ("d", "/mnt/w", "ext4", ["defaults"], 0, 0)),
+    ("caf\\303\\251 /mnt/\\303 ext4 defaults", ("caf\xe9", "/mnt/\udcc3", "ext4", ["defaults"], 0, 0)),
+])
+def test_fstab_lines_read_as_libmount_reads_them(line, fields):
+    """Each case as findmnt --tab-file read it on this machine (util-linux 2.38)."""
+    entry = _host.FstabEntry.parse(line)
+    assert (entry.src, entry.path, entry.fstype, entry.options, entry.dump, entry.passno) == fields
+
+
+@pytest.mark.parametrize("line", [
+    "  # an indented comment", "\t#x /mnt/e ext4 defaults", "c /mnt/z", "b /mnt/y ext4 defaults x y",
+    "f /mnt/u ext4 defaults 3x 4", "",
+])
+def test_fstab_lines_libmount_skips(line):
+    assert _host.FstabEntry.parse(line) is None
+
+
+@pytest.mark.parametrize("src", ["#foo", "a\u2028b", "x\x85y", "v\x0bw", "c\rd", "\x1c", "back\\slash", "sp ace",
+                                 "t\tab", "n\nl", "caf\xe9", "\udcff", "zero\u200bwidth", "nb\xa0sp"])
+def test_fstab_fields_are_escaped_into_one_line(src):
+    line = _host.FstabEntry(src, "/mnt/%s" % src, "tmpfs", ["size=1m", "x-%s" % src]).line()
+    assert len(line.splitlines()) == 1 and len(line.split()) == 6 and not line.startswith("#")
+    entry = _host.FstabEntry.parse(line)
+    assert (entry.src, entry.path, entry.options) == (src, "/mnt/%s" % src, ["size=1m", "x-%s" % src])
+
+
+@pytest.mark.parametrize("text", ["nul\x00", "lone\ud800"])
+def test_fstab_fields_no_line_can_hold(text):
+    with pytest.raises(errors.InvalidValueEx):
+        _host.FstabEntry(text, "/mnt/x", "tmpfs", ["defaults"]).line()
+
+
+def test_fstab_keeps_lines_it_does_not_understand_byte_for_byte(tmp_path):
+    path = tmp_path / "fstab"
+    original = "# \u2028 comment\r\n/dev/x /mnt/x ext4 defaults 0 0\x85\n\xff\xfe broken\n".encode(
+        "utf-8", "surrogateescape")
+    path.write_bytes(original + b"\xff tail")
+    fstab = _host.Fstab(str(path))
+    assert fstab.set(_host.FstabEntry("/a", "/mnt/a", "ext4", ["ro"]))
+    fstab.write()
+    assert path.read_bytes() == original + b"\xff tail\n/a /mnt/a ext4 ro 0 0\n"
+
+
+def test_fstab_set_keeps_a_line_with_the_same_options_in_another_order(tmp_path):
+    path = tmp_path / "fstab"
+    path.write_text("/dev/vdb /srv/data xfs\tnoatime,ro,defaults 0 2\n")
+    fstab = _host.Fstab(str(path))
+    assert not fstab.needs(_host.FstabEntry("/dev/vdb", "/srv/data", "xfs", ["ro", "noatime"], 0, 2))
+    assert fstab.needs(_host.FstabEntry("/dev/vdb", "/srv/data", "xfs", ["rw", "noatime"], 0, 2))
+
+
+def test_a_symlinked_fstab_shares_the_lock_of_its_target(tmp_path):
+    real = tmp_path / "fstab.real"
+    real.write_text("")
+    link = tmp_path / "fstab"
+    link.symlink_to(real)
+    assert _host._fstab_lock_path(str(link)) == _host._fstab_lock_path(str(real))  # pylint: disable=protected-access
+
+
+def test_stray_temporary_copies_are_swept(tmp_path):
+    path = tmp_path / "fstab"
+    path.write_text("/a /mnt/a ext4 ro 0 0\n")
+    stray = tmp_path / ".fstab.stormgmt-new-abc123"
+    stray.write_text("/a /mnt/a ext4 ro 0 0\n/b /mnt/b")
+    other = tmp_path / ".fstab.other"
+    other.write_text("not ours")
+    assert _host.Fstab.sweep(str(path), dry_run=True) and stray.exists()
+    notes = _host.Fstab.sweep(str(path))
+    assert len(notes) == 1 and str(stray) in notes[0]
+    assert not stray.exists() and other.exists() and _host.Fstab.sweep(str(path)) == []

@@ -415,7 +415,7 @@ def test_reflink_copies_and_abilities(tgtd, backend, pool):
     assert snap["parent"] == "l1" and snap["se_type"] == "SNAP"
     assert stat.S_IMODE(os.stat(snap["array_path"]).st_mode) == 0o400  # read-only
     copies = [argv for argv in tgtd.calls if argv[0] == "cp" and "probe" not in argv[-1]]
-    assert copies == [["cp", "--reflink=always", os.path.join(pool, "l1.img"), copies[0][-1]]]
+    assert copies == [["cp", "--reflink=always", "--", os.path.join(pool, "l1.img"), copies[0][-1]]]
 
 
 def test_full_copies_without_reflink(tgtd, backend, pool):

@@ -129,15 +129,46 @@ def test_unwritable_location_is_a_clear_error(tmp_path, open_backend):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(InvalidStorageArrayEx) as info:
-        open_backend("sim://%s/sub/sim.db" % blocker).list_luns()
-    assert "cannot open the simulator state" in info.value.msg
+        open_backend("sim://%s/sub/sim.db?create=true" % blocker).list_luns()
+    assert "cannot create the directory %s/sub" % blocker in info.value.msg
+    assert blocker.read_text() == "x"
 
 
-@pytest.mark.parametrize("uri", ["sim://host/x.db", "sim:///x.db?job_delay=-1", "sim:///x.db?job_delay=soon"])
+@pytest.mark.parametrize("uri", ["sim://host/x.db", "sim:///x.db?job_delay=-1", "sim:///x.db?job_delay=soon",
+                                 "sim:///x.db?job_dealy=1", "sim:///", "sim:///x/"])
 def test_bad_sim_uris(uri, open_backend):
     with pytest.raises(ValueFormatEx) as info:
         open_backend(uri)
     assert info.value.key == "server"
+
+
+@pytest.mark.parametrize("value", ["inf", "1e308", "nan", "-inf", "3601", "1e3", "0x10", "1_000", "\u0661", "",
+                                   "1&job_delay=2"])
+def test_job_delay_is_finite_and_bounded(value, sim_path, open_backend):
+    """job_delay=inf or 1e308 wedged a LUN in BUSY_CREATE for ever; nan failed with a SQL constraint."""
+    with pytest.raises(ValueFormatEx) as info:
+        open_backend("sim://%s?job_delay=%s" % (sim_path, value)).create_lun("db01", "pool0", GiB, True, None)
+    assert "job_delay" in info.value.msg and info.value.key == "server"
+    assert not os.path.exists(sim_path)
+
+
+def test_largest_job_delay_still_ends(sim_path, open_backend):
+    backend = open_backend("sim://%s?job_delay=3600" % sim_path)
+    job = backend.create_lun("db01", "pool0", GiB, True, None)
+    assert job["status"] == "RUNNING" and backend.get_lun("db01")["state"] == "BUSY_CREATE"
+    row = backend._conn().execute("SELECT busy_until - created FROM luns").fetchone()[0]
+    assert 3599 < row <= 3601
+
+
+def test_an_element_a_former_release_wedged_for_ever_is_freed_by_the_upgrade(sim, sim_path, sim_uri, open_backend):
+    sim.create_lun("db01", "pool0", GiB, True, None)
+    db = sim._conn()
+    db.execute("UPDATE luns SET busy_state = 'BUSY_CREATE', busy_until = 9e999")  # job_delay=inf, schema 1
+    db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    sim.close()
+    again = open_backend(sim_uri)
+    assert again.get_lun("db01")["state"] == "ONLINE"
+    again.delete_lun("db01")
 
 
 # --- LUNs ---------------------------------------------------------------------

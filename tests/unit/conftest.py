@@ -25,6 +25,7 @@ import sys
 import tempfile
 
 import pytest
+from ansible.module_utils.common import warnings as _warnings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -147,6 +148,7 @@ def run_module(name: str, args: dict, check_mode: bool = False, diff: bool = Fal
     """
     module = importlib.import_module("ansible_collections.stormgmt.core.plugins.modules.%s" % name)
     args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+    _warnings._global_warnings.clear()  # pylint: disable=protected-access  # one run, one process in real life
     out = io.StringIO()
     with _module_args(args), contextlib.redirect_stdout(out):
         with pytest.raises(SystemExit) as exit_info:

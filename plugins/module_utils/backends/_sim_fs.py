@@ -514,6 +514,8 @@ class SimFileSystems:
             self._remove_tree(dest, table)
             self.note_repair("removed %s, put in place by an interrupted run (%s) that never recorded it"
                              % (dest, row["op"]))
+        else:
+            self.note_repair("dropped the record of an interrupted run (%s) that had made nothing yet" % row["op"])
         with self._write("repair") as db:
             db.execute("DELETE FROM scratch WHERE id = ?", (row["id"],))
 

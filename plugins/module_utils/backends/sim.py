@@ -402,7 +402,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
             fault_point("sim.create_state.temp_made")
             db = sqlite3.connect(temp, isolation_level=None)
             try:
-                self._create_schema(db)
+                self._create_schema(db, on_disk=True)
                 db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 db.close()
@@ -505,7 +505,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
         pending = version == SCHEMA_VERSION and db.execute("SELECT 1 FROM scratch LIMIT 1").fetchone() is not None
         return {"schema_version": version, "uuid": meta["uuid"], "pending": pending}
 
-    def _create_schema(self, db) -> None:
+    def _create_schema(self, db, on_disk: bool = False) -> None:
         from ansible_collections.stormgmt.core.plugins.module_utils.backends._sim_fs import FS_TABLES
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("BEGIN IMMEDIATE")
@@ -513,7 +513,8 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
             for statement in (_TABLES + FS_TABLES).split(";"):
                 if statement.strip():
                     db.execute(statement)
-            fault_point("sim.create_state.schema")
+            if on_disk:
+                fault_point("sim.create_state.schema")
             db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
                 ("schema_version", str(SCHEMA_VERSION)),
                 ("uuid", str(uuidlib.uuid4())),
@@ -549,6 +550,8 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
                         db.execute(statement)
                 migrate_fs(self, db)
                 db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+            if not self.read_only:
+                fault_point("sim.migrate.before_commit")
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

@@ -493,6 +493,7 @@ class TgtBackend(StorageArrayPlugin):
         named = set(lun["file"] for lun in state["luns"].values())
         named.update(snap["file"] for snaps in state["snapshots"].values() for snap in snaps.values())
         for entry in pending:
+            noted = len(self.repaired)
             doomed = list(entry.get("remove") or [])
             if entry.get("dest") and entry["dest"] not in named:
                 doomed.append(entry["dest"])  # put in place, never recorded: ours, and nobody's
@@ -505,8 +506,14 @@ class TgtBackend(StorageArrayPlugin):
                 if user in live["accounts"] and user not in chap_users(state):
                     self.tgtadm.delete_account(user)
                     live["accounts"].discard(user)
+                    for target in live["targets"].values():  # tgtd unbinds a deleted account everywhere
+                        for key in ("accounts", "outgoing"):
+                            if user in target[key]:
+                                target[key].remove(user)
                     self.note_repair("deleted the CHAP account %s an interrupted %s no longer needed"
                                      % (user, entry["op"]))
+            if len(self.repaired) == noted:
+                self.note_repair("dropped the record of an interrupted %s (nothing was left to undo)" % entry["op"])
         state["pending"] = []
         self.store.save(state)
 

@@ -39,7 +39,7 @@ import uuid as uuidlib
 from urllib.parse import parse_qsl, urlsplit
 
 PLUGIN_NAME = "jsonfile"
-PLUGIN_VERSION = "1.0.0"
+PLUGIN_VERSION = "1.1.0"
 API_VERSION = "1.1"  # 1.1: clone_origin
 
 # --------------------------------------------------------------------------

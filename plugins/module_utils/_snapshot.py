@@ -96,11 +96,11 @@ class _Derived(Resource):
         if self.is_filesystem:
             self.backend.check_filesystem_action(name, action, snapshot)
 
-    @staticmethod
-    def usable(record: dict) -> dict:
+    def usable(self, record: dict) -> dict:
         """A record in state ERROR (a file system whose directory is gone) is reported, not used."""
         if record.get("state") == "ERROR":
-            raise OperationPreReqNotMetEx(record.get("status") or "%s is in state ERROR" % record["name"], "filesystem")
+            raise OperationPreReqNotMetEx(record.get("status") or "%s '%s' is in state ERROR"
+                                          % (self.source.noun, record["name"]), self.source.key)
         return record
 
 

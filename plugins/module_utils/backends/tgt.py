@@ -500,8 +500,8 @@ class TgtBackend(StorageArrayPlugin):
             for relative in doomed:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(self.pool_dir, relative))
-                    self.note_repair("removed %s, left by an interrupted %s" % (os.path.join(self.pool_dir, relative),
-                                                                              entry["op"]))
+                    self.note_repair("removed %s, left by an interrupted %s"
+                                     % (os.path.join(self.pool_dir, relative), entry["op"]))
             for user in entry.get("accounts") or []:
                 if user in live["accounts"] and user not in chap_users(state):
                     self.tgtadm.delete_account(user)
@@ -542,6 +542,7 @@ class TgtBackend(StorageArrayPlugin):
             raise InvalidStorageArrayEx(
                 "%s already exists and the state of pool %s does not describe it; its data is kept: move it away, "
                 "or use another name (nothing was changed)" % (path, self.pool_name))
+
     def _live(self) -> dict:
         return {"targets": self.tgtadm.targets(), "accounts": set(self.tgtadm.accounts())}
 

@@ -468,6 +468,12 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
                 if not self.read_only:
                     self._remove_dead_new_files((info.st_dev, info.st_ino))
                 return
+        if not self.read_only:
+            # the second name may be a state file a run was killed making, right after linking it
+            self._remove_dead_new_files((info.st_dev, info.st_ino))
+            info = self._state_info()
+            if info.st_nlink == 1:
+                return
         raise InvalidStorageArrayEx(
             "the simulator state %s has %d names (hard links) and %s: two names would be two simulators writing "
             "one file (SQLite keys its -wal and -shm files to the name) and lose updates; remove the extra hard "

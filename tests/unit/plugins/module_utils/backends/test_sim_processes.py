@@ -195,6 +195,23 @@ def test_a_hard_link_without_a_recorded_name_is_refused(tmp_path):
     assert sorted(os.listdir(str(tmp_path))) == ["other.db", "sim.db"]
 
 
+def test_the_second_name_a_killed_creation_left_is_removed(tmp_path):
+    """Killed right after linking the new state into place: its temporary name is a second hard
+    link; the next run that may write removes it (also where extended attributes are missing)."""
+    state = tmp_path / "sim.db"
+    converge_lun("sim://%s" % state, "first", "64M")
+    os.removexattr(str(state), sim_mod.PATH_XATTR)
+    dead = tmp_path / ("sim.db" + sim_mod.NEW_SUFFIX + "deadbeef_1_1")  # no such boot: its owner is gone
+    os.link(str(state), str(dead))
+    backend = _registry.connect("sim://%s" % state)
+    try:
+        assert [lun["name"] for lun in backend.list_luns()] == ["first"]
+        assert any(str(dead) in text for text in backend.repaired)
+    finally:
+        backend.close()
+    assert not dead.exists() and state.stat().st_nlink == 1
+
+
 # --- kill -9 in the middle of a file system copy (issue 10, item 5) -----------------------------------
 
 def _killed_halfway_through_the_copy(uri, source_kind):

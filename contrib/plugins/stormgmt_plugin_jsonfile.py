@@ -39,8 +39,8 @@ import uuid as uuidlib
 from urllib.parse import parse_qsl, urlsplit
 
 PLUGIN_NAME = "jsonfile"
-PLUGIN_VERSION = "1.0.0"
-API_VERSION = "1.0"
+PLUGIN_VERSION = "1.1.0"
+API_VERSION = "1.1"  # 1.1: clone_origin
 
 # --------------------------------------------------------------------------
 # The protocol server: reusable as is by any Python plug-in.
@@ -129,6 +129,7 @@ TiB = 1024 ** 4
 DEFAULT_POOLS = (("pool0", 10 * TiB, "JSON file pool, default"), ("pool1", 1 * TiB, "JSON file pool, small"))
 QOS_LEVELS = ("platinum", "gold", "silver", "bronze")
 STATE_VERSION = 1
+MAX_JOB_DELAY = 3600
 PBKDF2_ROUNDS = 50000
 OPERATIONS = ("create_lun", "resize_lun", "shrink_lun", "delete_lun", "snapshot", "snapshot_restore",
               "clone", "snap_clone", "split_clone", "access_groups")
@@ -189,10 +190,15 @@ class JsonFileArray:
             raise PluginError("ValueFormatEx", "server %r: the jsonfile plug-in takes a path and no host, "
                               "e.g. plugin+jsonfile:///var/tmp/array.json" % uri, "server")
         query = dict(parse_qsl(parts.query))
+        text = query.get("job_delay", "0")
         try:
-            self.job_delay = float(query.get("job_delay", 0))
+            self.job_delay = float(text)
         except ValueError:
-            raise PluginError("ValueFormatEx", "job_delay=%r is not a number" % query["job_delay"], "server") from None
+            self.job_delay = -1.0
+        # finite and bounded: inf or 1e308 would leave a LUN busy for ever, nan is no delay at all
+        if not 0 <= self.job_delay <= MAX_JOB_DELAY:
+            raise PluginError("ValueFormatEx", "server URI parameter job_delay=%r is not valid: expected a number of "
+                              "seconds from 0 to %d" % (text, MAX_JOB_DELAY), "server")
         base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
         self.uri = uri
         self.path = parts.path or os.path.join(base, "stormgmt", "jsonfile.json")
@@ -541,7 +547,9 @@ class JsonFileArray:
             clone = state["luns"][name] = {
                 "uuid": str(uuidlib.uuid4()), "id": self._next_id(state), "pool": parent["pool"],
                 "size": source["size"], "thin": parent["thin"], "qos": parent["qos"], "parent": lun,
-                "parent_snapshot": snapshot, "gen": source["gen"]}
+                "parent_snapshot": snapshot, "gen": source["gen"],
+                # kept after a split: the collection deletes a split clone only when it can prove where it came from
+                "origin": {"parent": lun, "parent_snapshot": snapshot, "parent_uuid": parent["uuid"]}}
             job = self._job(state, "clone %s from %s" % (name, lun + ("@" + snapshot if snapshot else "")),
                             clone, "BUSY_CLONE")
             return job or self._lun_record(state, name)
@@ -554,6 +562,11 @@ class JsonFileArray:
                 raise invalid("LUN '%s' is not a clone (it has no parent)" % name, "name")
             clone["parent"] = clone["parent_snapshot"] = None
             return self._job(state, "split clone %s" % name, clone, "BUSY_COPY") or self._lun_record(state, name)
+
+    def rpc_clone_origin(self, name):
+        with self._state() as state:
+            lun = state["luns"].get(name)
+            return None if lun is None else lun.get("origin")
 
     # --- access groups ---------------------------------------------------------
     def rpc_list_access_groups(self):

@@ -15,7 +15,9 @@ options:
       - URI of the storage server; its scheme picks the backend.
       - V(sim://) is the simulator with its state in C(~/.local/state/stormgmt/sim.db) on the managed node;
         V(sim:///path/state.db) keeps it elsewhere; V(sim:///path/state.db?job_delay=2) makes long operations
-        run as jobs of two seconds.
+        run as jobs of two seconds (0 to 3600).
+      - The directory of the simulator's state must exist, else the task fails; add C(create=true) to the
+        URI, for example V(sim:///var/tmp/stormgmt/sim.db?create=true), to let the simulator make it.
       - V(tgt:///srv/pool0?portal=127.0.0.1:3260) is a Linux iSCSI storage server (tgt) whose LUNs are files
         in C(/srv/pool0).
       - V(plugin+NAME://...) runs the external plug-in C(stormgmt-plugin-NAME).

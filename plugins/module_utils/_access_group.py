@@ -23,6 +23,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     StorageElementBusyEx,
     ValueFormatEx,
 )
+from ansible_collections.stormgmt.core.plugins.module_utils.plugin import FileSystemPlugin
 
 MAX_LUN_ID = 16383  # SAM-5 flat space addressing
 
@@ -132,10 +133,19 @@ class AccessGroupResource(Resource):
                 return Plan()
             self.backend.require("access_groups", "delete %s" % self.describe())
             mapped = [lun["name"] for lun in before.get("luns") or []]
-            if mapped and not self.params["force"]:
-                raise StorageElementBusyEx("%s still has LUN(s) %s mapped; unmap them first or set force: true"
-                                           % (self.describe(), ", ".join(mapped)))
-            return Plan("delete", after=None, steps=["delete"])
+            exports = self._exports_naming()
+            if (mapped or exports) and not self.params["force"]:
+                reasons, fixes = [], []
+                if mapped:
+                    reasons.append("still has LUN(s) %s mapped" % ", ".join(mapped))
+                    fixes.append("unmap them")
+                if exports:
+                    reasons.append("is named in the export of file system(s) %s" % ", ".join(exports))
+                    fixes.append("change the exports")
+                raise StorageElementBusyEx("%s %s; %s first or set force: true (which removes these references, so "
+                                           "that a new group of this name inherits no access)"
+                                           % (self.describe(), " and ".join(reasons), " and ".join(fixes)))
+            return Plan("delete", after=None, steps=["delete"], exports=exports)
         self.backend.require("access_groups", "manage %s" % self.describe())
         self._check_abilities()
         current = before or records.make("access_group", grp_name=self.name, grp_entries=[], luns=[])
@@ -167,6 +177,14 @@ class AccessGroupResource(Resource):
         if not changes:
             return Plan()
         return Plan("update", after=after, steps=["update"], changes=changes)
+
+    def _exports_naming(self) -> list:
+        """File systems whose export names this group: deleting the group must not leave them to a
+        new group of the same name."""
+        if not isinstance(self.backend, FileSystemPlugin):
+            return []
+        return sorted(fs["name"] for fs in self.backend.list_filesystems()
+                      if self.name in (fs.get("access_grp_names") or []))
 
     def _check_abilities(self) -> None:
         if not getattr(self.backend, "lun_numbers", True):

@@ -17,6 +17,8 @@ from __future__ import annotations
 import abc
 import time
 
+from ansible.module_utils.common.warnings import warn
+
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     IPluginException,
     OperationFailedEx,
@@ -152,7 +154,23 @@ class Resource(abc.ABC):
 
 
 def converge(resource: Resource, check_mode: bool, run: Waiter) -> dict:
-    """Bring ``resource`` to its desired state; return the module result."""
+    """Bring ``resource`` to its desired state; return the module result.
+
+    What the backend repaired on the way (left behind by a run that was killed) is
+    returned as ``repaired`` and shown as warnings, also when the task then fails.
+    """
+    try:
+        result = _converge(resource, check_mode, run)
+    finally:
+        repaired = list(getattr(resource.backend, "repaired", None) or [])
+        for text in repaired:
+            warn("repaired: %s" % text)
+    if repaired:
+        result["repaired"] = repaired
+    return result
+
+
+def _converge(resource: Resource, check_mode: bool, run: Waiter) -> dict:
     before = run.settled(resource.read)
     plan = resource.plan(before)
     result = {"changed": plan.changed}

@@ -141,6 +141,7 @@ class NetworkFilesystem(FilesystemResource):
         if before is None:
             return Plan()
         self.backend.require("delete_filesystem", "delete %s" % self.describe())
+        self.backend.check_filesystem_action(self.name, "delete")
         if before["state"] in ("MOUNTED", "MOUNTED_READONLY"):
             raise FileSystemBusyEx("%s is %s; unmount it first" % (self.describe(), before["status"].replace("OK, ", "")))
         if not self.params["force"]:
@@ -162,6 +163,7 @@ class NetworkFilesystem(FilesystemResource):
         if self.size is None:
             raise MissingKeyEx("%s does not exist and size is not set: give a size to create it" % self.describe(), "size")
         self.backend.require("create_filesystem", "create %s" % self.describe())
+        self.backend.check_filesystem_action(self.name, "create")
         export = self.export or dict(clients=[], access_groups=[], options=[])
         if export["clients"] or export["access_groups"]:
             self.backend.require("nfs_export", "export %s" % self.describe())
@@ -178,6 +180,9 @@ class NetworkFilesystem(FilesystemResource):
         return Plan("create", after=after, steps=["create"], pool=pool, export=export)
 
     def _plan_update(self, before) -> Plan:
+        if before.get("state") == "ERROR":
+            # e.g. its directory is gone: an error to report, not a file system that is "ok"
+            raise OperationPreReqNotMetEx(before.get("status") or "%s is in state ERROR" % self.describe(), "name")
         steps = []
         after = dict(before)
         pool = before.get("vol_group_name")

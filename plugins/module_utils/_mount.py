@@ -267,6 +267,9 @@ class MountResource(Resource):
         if fs is None:
             raise OperationPreReqNotMetEx("file system '%s' does not exist on %s" % (name, self.params["server"]),
                                           "filesystem")
+        if fs.get("state") == "ERROR":
+            # e.g. its directory is gone: say so, not "share_path None does not exist"
+            raise OperationPreReqNotMetEx(fs.get("status") or "file system '%s' is in state ERROR" % name, "filesystem")
         if not fs.get("access_path"):
             raise OperationPreReqNotMetEx("file system '%s' has no access path this host can mount" % name,
                                           "filesystem")

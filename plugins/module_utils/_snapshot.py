@@ -15,6 +15,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils import records
 from ansible_collections.stormgmt.core.plugins.module_utils._engine import Plan, Resource
 from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import validate_name
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
+    FileSystemBusyEx,
     InvalidValueEx,
     OperationPreReqNotMetEx,
     SnapRestoreNotSafeEx,
@@ -26,7 +27,8 @@ class Source:
     """The parent kind of a snapshot or clone: a LUN or a file system."""
 
     def __init__(self, key, noun, get, get_snapshot, create_snapshot, delete_snapshot, restore_snapshot,
-                 snapshot_is_current, create_clone, split_clone, delete_clone, abilities, clone_kind) -> None:
+                 snapshot_is_current, create_clone, split_clone, delete_clone, clone_origin, abilities,
+                 clone_kind) -> None:
         self.key = key  # option name: lun / filesystem
         self.noun = noun
         self.get = get
@@ -38,6 +40,7 @@ class Source:
         self.create_clone = create_clone
         self.split_clone = split_clone
         self.delete_clone = delete_clone
+        self.clone_origin = clone_origin
         # snapshot, restore, clone, snap clone, split
         self.abilities = abilities
         self.clone_kind = clone_kind  # record kind of a clone
@@ -46,12 +49,12 @@ class Source:
 SOURCES = {
     "lun": Source(
         "lun", "LUN", "get_lun", "get_snapshot", "create_snapshot", "delete_snapshot", "restore_snapshot",
-        "snapshot_is_current", "create_clone", "split_clone", "delete_lun",
+        "snapshot_is_current", "create_clone", "split_clone", "delete_lun", "clone_origin",
         ("snapshot", "snapshot_restore", "clone", "snap_clone", "split_clone"), "storage_element"),
     "filesystem": Source(
         "filesystem", "file system", "get_filesystem", "get_fs_snapshot", "create_fs_snapshot",
         "delete_fs_snapshot", "restore_fs_snapshot", "fs_snapshot_is_current", "create_fs_clone",
-        "split_fs_clone", "delete_filesystem",
+        "split_fs_clone", "delete_filesystem", "fs_clone_origin",
         ("fs_snapshot", "fs_snapshot_restore", "fs_clone", "fs_snap_clone", "fs_split_clone"), "file_system"),
 }
 
@@ -83,6 +86,23 @@ class _Derived(Resource):
     def describe_parent(self) -> str:
         return "%s '%s'" % (self.source.noun, self.parent)
 
+    @property
+    def is_filesystem(self) -> bool:
+        return self.source.key == "filesystem"
+
+    def check_fs(self, name: str, action: str, snapshot=None) -> None:
+        """What the backend would refuse for a file system (mounts in the way, a missing directory),
+        refused while planning, so that check mode says it too."""
+        if self.is_filesystem:
+            self.backend.check_filesystem_action(name, action, snapshot)
+
+    def usable(self, record: dict) -> dict:
+        """A record in state ERROR (a file system whose directory is gone) is reported, not used."""
+        if record.get("state") == "ERROR":
+            raise OperationPreReqNotMetEx(record.get("status") or "%s '%s' is in state ERROR"
+                                          % (self.source.noun, record["name"]), self.source.key)
+        return record
+
 
 class SnapshotResource(_Derived):
     kind = "snapshot"
@@ -106,23 +126,31 @@ class SnapshotResource(_Derived):
             if before is None:
                 return Plan()
             self.backend.require(snapshot_ability, "delete %s" % self.describe())
-            if self.source.key == "lun":
+            if self.is_filesystem:
+                clones = [fs["name"] for fs in self.backend.list_filesystems()
+                          if fs.get("parent") == self.parent and fs.get("parent_snapshot") == self.name]
+            else:
                 clones = [clone["name"] for clone in self.backend.list_clones(self.parent)
                           if clone.get("parent_snapshot") == self.name]
-                if clones:
-                    raise StorageElementBusyEx("%s has clones that depend on it (%s): split or delete them first"
-                                               % (self.describe(), ", ".join(clones)))
+            if clones:
+                raise (FileSystemBusyEx if self.is_filesystem else StorageElementBusyEx)(
+                    "%s has clones that depend on it (%s): split or delete them first"
+                    % (self.describe(), ", ".join(clones)))
+            self.check_fs(self.parent, "delete_snapshot", self.name)
             return Plan("delete", after=None, steps=["delete"])
         parent = self.parent_record()
         if state == "present":
             if before is not None:
                 return Plan()
             self.backend.require(snapshot_ability, "create %s" % self.describe())
+            self.usable(parent)
+            self.check_fs(self.parent, "snapshot")
             after = self._predict(parent)
             return Plan("create", after=after, steps=["create"])
         # restored
         if before is None:
             raise OperationPreReqNotMetEx("%s does not exist, so it cannot be restored" % self.describe(), "name")
+        self.usable(parent)
         if self._call("snapshot_is_current", self.parent, self.name):
             return Plan()
         self.backend.require(restore_ability, "restore %s" % self.describe())
@@ -131,6 +159,7 @@ class SnapshotResource(_Derived):
             raise SnapRestoreNotSafeEx(
                 "restoring %s would change the data under the initiators of access group(s) %s; unmap it first"
                 % (self.describe(), ", ".join(users)))
+        self.check_fs(self.parent, "restore", self.name)
         return Plan("restore", after=before, steps=["restore"])
 
     def _predict(self, parent: dict) -> dict:
@@ -174,7 +203,9 @@ class CloneResource(_Derived):
             if before is None:
                 return Plan()
             self._check_lineage(before)
-            if self.source.key == "lun":
+            if self.is_filesystem:
+                self._check_fs_deletable(before)
+            else:
                 self._check_lun_deletable(before)
             return Plan("delete", after=None, steps=["delete"])
         if before is None:
@@ -189,12 +220,18 @@ class CloneResource(_Derived):
             else:
                 self.backend.require(clone_ability, "clone %s" % self.describe_parent())
                 size = parent["size"]
+            if self.is_filesystem:
+                self.usable(parent)
+                self.check_fs(self.parent, "clone", self.snapshot)
+                self.check_fs(self.name, "create")
             steps = ["create"]
             if self.params["split"]:
                 self.backend.require(split_ability, "split %s" % self.describe())
                 steps.append("split")
             return Plan("create", after=self._predict(parent, size), steps=steps)
         self._check_lineage(before)
+        if self.is_filesystem:
+            self.usable(before)
         if self.params["split"] and before.get("parent") is not None:
             self.backend.require(split_ability, "split %s" % self.describe())
             after = dict(before, parent=None, parent_snapshot=None)
@@ -202,6 +239,24 @@ class CloneResource(_Derived):
                 after["se_type"] = "LUN"
             return Plan("split", after=after, steps=["split"])
         return Plan()
+
+    def _check_fs_deletable(self, before: dict) -> None:
+        """What the backend refuses when it deletes a file system clone, refused here for check mode too."""
+        reasons = []
+        if before.get("state") in ("MOUNTED", "MOUNTED_READONLY"):
+            reasons.append("is %s" % before["status"].replace("OK, ", ""))
+        if before.get("export_clients") or before.get("access_grp_names"):
+            reasons.append("is exported (to %s)" % ", ".join(
+                list(before.get("export_clients") or []) + ["group " + g for g in before.get("access_grp_names") or []]))
+        snaps = [snap["name"] for snap in self.backend.list_fs_snapshots(self.name)]
+        if snaps:
+            reasons.append("has snapshot(s) %s" % ", ".join(snaps))
+        clones = [fs["name"] for fs in self.backend.list_filesystems() if fs.get("parent") == self.name]
+        if clones:
+            reasons.append("has clone(s) %s" % ", ".join(clones))
+        if reasons:
+            raise FileSystemBusyEx("%s %s; unmount/remove them first" % (self.describe(), " and ".join(reasons)))
+        self.check_fs(self.name, "delete")
 
     def _check_lun_deletable(self, before: dict) -> None:
         """What the backend refuses when it deletes a LUN clone, refused here so that check mode says it too."""
@@ -218,14 +273,32 @@ class CloneResource(_Derived):
             raise StorageElementBusyEx("%s %s; unmap/delete them first" % (self.describe(), " and ".join(reasons)))
 
     def _check_lineage(self, before: dict) -> None:
-        """An existing object of this name must be a clone of the parent asked for (or a split one)."""
+        """An existing object of this name must be a clone of the parent asked for, or provably
+        have been one before a split; anything else is not the clone module's to change or delete."""
+        wanted = self.parent + ("@" + self.snapshot if self.snapshot else "")
+        what = "%s '%s'" % (self.source.noun, self.name)
         parent = before.get("parent")
-        if parent is None:
+        if parent is not None:
+            if parent != self.parent or (self.snapshot is not None and before.get("parent_snapshot") != self.snapshot):
+                origin = parent + ("@" + before["parent_snapshot"] if before.get("parent_snapshot") else "")
+                raise InvalidValueEx("%s exists as a clone of %s, not of %s; nothing was changed"
+                                     % (self.describe(), origin, wanted), "name")
             return
-        if parent != self.parent or (self.snapshot is not None and before.get("parent_snapshot") != self.snapshot):
-            origin = parent + ("@" + before["parent_snapshot"] if before.get("parent_snapshot") else "")
-            wanted = self.parent + ("@" + self.snapshot if self.snapshot else "")
-            raise InvalidValueEx("%s exists as a clone of %s, not of %s" % (self.describe(), origin, wanted), "name")
+        origin = self._call("clone_origin", self.name)
+        if origin is None:
+            raise InvalidValueEx(
+                "%s exists and is not a clone of %s: it was not made as a clone (or the backend cannot tell where a "
+                "split clone came from), so the clone module leaves it alone; nothing was changed. Manage it with "
+                "the %s module" % (what, wanted, "lun" if self.source.key == "lun" else "filesystem"), "name")
+        made_from = origin["parent"] + ("@" + origin["parent_snapshot"] if origin.get("parent_snapshot") else "")
+        if origin["parent"] != self.parent or (self.snapshot is not None and origin.get("parent_snapshot") != self.snapshot):
+            raise InvalidValueEx("%s was split from a clone of %s, not of %s; nothing was changed"
+                                 % (what, made_from, wanted), "name")
+        current = self._call("get", self.parent) if origin.get("parent_uuid") else None
+        if current is not None and current.get("uuid") and current["uuid"] != origin["parent_uuid"]:
+            raise InvalidValueEx(
+                "%s was cloned from an earlier %s '%s' (uuid %s), not from the current one (uuid %s); nothing was "
+                "changed" % (what, self.source.noun, self.parent, origin["parent_uuid"], current["uuid"]), "name")
 
     def _predict(self, parent: dict, size: int) -> dict:
         split = self.params["split"]

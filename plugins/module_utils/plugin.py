@@ -27,6 +27,8 @@ Rules every backend follows (see docs/backend_guide.md):
 from __future__ import annotations
 
 import abc
+import math
+import re
 from urllib.parse import parse_qsl, urlsplit
 
 from ansible_collections.stormgmt.core.plugins.module_utils._cache import TTLCache
@@ -105,12 +107,15 @@ class ServerURI:
     """A parsed ``server`` option: ``scheme://[host[:port]]/path?key=value``.
 
     Credentials in the URI are refused: they would end up in logs and results.
+    Backends read their query parameters with :meth:`option`, which validates and
+    bounds them in one place, and refuse parameters they do not know with
+    :meth:`check_parameters`.
     """
 
     def __init__(self, text: str) -> None:
         if not isinstance(text, str) or "://" not in text:
             raise ValueFormatEx(
-                "server %r is not a URI: expected for example sim://, sim:///var/lib/stormgmt/sim.db "
+                "server %r is not a URI: expected for example sim:///var/lib/stormgmt/sim.db "
                 "or tgt:///srv/pool0?portal=127.0.0.1:3260" % (text,), "server")
         parts = urlsplit(text)
         if parts.username is not None or parts.password is not None:
@@ -125,19 +130,91 @@ class ServerURI:
         except ValueError:
             raise ValueFormatEx("server %r has an invalid port" % text, "server") from None
         self.path = parts.path or None
-        self.query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        self.query = dict(pairs)
+        self._repeated = set(key for index, (key, _value) in enumerate(pairs)
+                             if key in (other for other, _v in pairs[:index]))
 
-    def option(self, key: str, default=None, convert=str):
-        """A query parameter converted with ``convert``; a bad value is ValueFormatEx."""
+    def check_parameters(self, known, backend: str) -> None:
+        """Refuse query parameters a backend does not read (a typo must not pass silently)."""
+        unknown = sorted(set(self.query) - set(known))
+        if unknown:
+            raise ValueFormatEx("server %r: unknown parameter(s) %s; the %s backend reads %s"
+                                % (self.text, ", ".join(unknown), backend, ", ".join(known) or "none"), "server")
+
+    def option(self, key: str, default=None, convert=str, minimum=None, maximum=None, unit: str = ""):
+        """Query parameter ``key`` converted with ``convert``, or ``default`` when absent.
+
+        ``int`` takes ASCII digits only, ``float`` a plain decimal number (no sign, exponent,
+        ``inf`` or ``nan``), ``bool`` true/false/yes/no/on/off/1/0; a string may hold no
+        control character or line break. ``minimum`` / ``maximum`` bound a number. A
+        parameter given twice, malformed or out of bounds is ValueFormatEx naming it.
+        """
         if key not in self.query:
             return default
-        try:
-            return convert(self.query[key])
-        except (TypeError, ValueError):
-            raise ValueFormatEx("server URI parameter %s=%r is not valid" % (key, self.query[key]), "server") from None
+        text = self.query[key]
+        if key in self._repeated:
+            raise ValueFormatEx("server URI parameter %s is given more than once" % key, "server")
+        expected = _expected(convert, minimum, maximum, unit)
+        value = _convert(text, convert)
+        if value is _INVALID:
+            raise ValueFormatEx("server URI parameter %s=%r is not valid: expected %s" % (key, text, expected),
+                                "server")
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            raise ValueFormatEx("server URI parameter %s=%s is out of range: expected %s" % (key, text, expected),
+                                "server")
+        return value
 
     def __str__(self) -> str:
         return self.text
+
+
+_INVALID = object()
+_DIGITS = re.compile(r"^[0-9]{1,18}$")
+_DECIMAL = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,9})?$")
+_BOOLEANS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+# C0 and C1 controls, DEL, and the characters str.splitlines() breaks at
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _convert(text: str, convert):
+    if convert is int:
+        return int(text) if _DIGITS.match(text) else _INVALID
+    if convert is float:
+        return float(text) if _DECIMAL.match(text) else _INVALID
+    if convert is bool:
+        return _BOOLEANS.get(text.lower(), _INVALID)
+    if _CONTROL.search(text):
+        return _INVALID
+    if convert is str:
+        return text
+    try:
+        value = convert(text)
+    except (TypeError, ValueError):
+        return _INVALID
+    if isinstance(value, float) and not math.isfinite(value):
+        return _INVALID
+    return value
+
+
+def _expected(convert, minimum, maximum, unit: str) -> str:
+    if convert is bool:
+        return "true or false"
+    noun = {int: "a whole number", float: "a number"}.get(convert)
+    if noun is None:
+        return "a value without control characters"
+    noun += " of " + unit if unit else ""
+    if minimum is not None and maximum is not None:
+        return "%s from %s to %s" % (noun, _plain(minimum), _plain(maximum))
+    if minimum is not None:
+        return "%s, at least %s" % (noun, _plain(minimum))
+    if maximum is not None:
+        return "%s, at most %s" % (noun, _plain(maximum))
+    return noun
+
+
+def _plain(number) -> str:
+    return "%g" % number if isinstance(number, float) else str(number)
 
 
 # --- base classes ----------------------------------------------------------
@@ -164,6 +241,9 @@ class StoragePlugin(abc.ABC):
         self.username = username
         self.password = password
         self.cache = TTLCache()
+        #: sentences saying what this run repaired (left behind by a run that was killed);
+        #: the engine returns them as ``repaired`` and as warnings
+        self.repaired: list = []
 
     # -- required of every backend --
     @abc.abstractmethod
@@ -204,6 +284,11 @@ class StoragePlugin(abc.ABC):
     def job_status(self, job_id: str) -> dict:
         """Return the ``job`` record of a running or finished job."""
         _unsupported(self, "report on jobs")
+
+    def note_repair(self, text: str) -> None:
+        """Record that this run repaired something (a sentence for the user)."""
+        if text not in self.repaired:
+            self.repaired.append(text)
 
     def close(self) -> None:
         """Release connections; called once when the module is done."""
@@ -300,6 +385,17 @@ class StorageArrayPlugin(StoragePlugin):
         """Make the clone independent: parent and parent_snapshot become None."""
         _unsupported(self, "split clones")
 
+    def clone_origin(self, name: str) -> dict | None:
+        """Where LUN ``name`` was cloned from, kept after a split: ``{"parent": LUN name,
+        "parent_snapshot": snapshot name or None, "parent_uuid": uuid of that LUN or None}``,
+        or None when it was not made as a clone (or the backend cannot tell).
+
+        The clone module acts on an existing object only when it is a clone of the
+        parent the task names, or provably was one before a split. This default knows
+        the lineage of unsplit clones only (their record's ``parent``).
+        """
+        return _origin_of(self.get_lun(name))
+
     # access groups ----------------------------------------------------------
     def list_access_groups(self) -> list:
         _unsupported(self, "list access groups")
@@ -385,6 +481,25 @@ class FileSystemPlugin(StoragePlugin):
 
     def split_fs_clone(self, name: str) -> dict:
         _unsupported(self, "split file system clones")
+
+    def fs_clone_origin(self, name: str) -> dict | None:
+        """As :meth:`StorageArrayPlugin.clone_origin`, for file system ``name``."""
+        return _origin_of(self.get_filesystem(name))
+
+    def check_filesystem_action(self, name: str, action: str, snapshot: str | None = None) -> None:
+        """Raise (FileSystemBusyEx, OperationPreReqNotMetEx, ...) when ``action`` on file system
+        ``name`` cannot be done as things stand on the server, so that check mode refuses
+        what the real run would. ``action``: ``create`` (a new file system or clone of that
+        name), ``delete``, ``snapshot``, ``clone`` (``name`` is the source, ``snapshot`` the
+        snapshot cloned, if any), ``restore`` (to ``snapshot``), ``delete_snapshot``.
+        The default finds nothing in the way.
+        """
+
+
+def _origin_of(record) -> dict | None:
+    if not record or not record.get("parent"):
+        return None
+    return {"parent": record["parent"], "parent_snapshot": record.get("parent_snapshot"), "parent_uuid": None}
 
 
 def is_job(result) -> bool:

@@ -120,6 +120,15 @@ clone:
     state:
       description: SE_STATES (LUN clones; C(BUSY_CLONE) while being made) or FS_STATES (file system clones).
       type: str
+repaired:
+  description:
+    - What the run repaired on the storage server before its own work, left there by a run that was
+      killed half-way (a partial copy removed, an interrupted step finished or undone). Also shown as
+      warnings. Check mode never repairs.
+  returned: when something was repaired
+  type: list
+  elements: str
+  sample: ["removed the partial copy /var/tmp/stormgmt/sim.db.fs/.tmp/3f0c of an interrupted run (snapshot 'nightly' of file system 'home')"]
 action:
   description: What the task did or, in check mode, would do (V(create), V(split), V(delete)).
   returned: changed

@@ -127,7 +127,7 @@ seealso:
 EXAMPLES = r"""
 - name: A network file system of 10 GiB, exported to one network, on the simulator
   stormgmt.core.filesystem:
-    server: sim:///var/lib/stormgmt/sim.db
+    server: sim:///var/lib/stormgmt/sim.db?create=true  # create=true: make /var/lib/stormgmt if missing
     name: home
     size: 10G
     export:
@@ -231,6 +231,15 @@ filesystem:
     parent_snapshot:
       description: Snapshot a clone was made from, or V(null).
       type: str
+repaired:
+  description:
+    - What the run repaired on the storage server before its own work, left there by a run that was
+      killed half-way (a partial copy removed, an interrupted step finished or undone). Also shown as
+      warnings. Check mode never repairs.
+  returned: when something was repaired
+  type: list
+  elements: str
+  sample: ["removed the partial copy /var/tmp/stormgmt/sim.db.fs/.tmp/3f0c of an interrupted run (snapshot 'nightly' of file system 'home')"]
 action:
   description: What the task did or, in check mode, would do (V(create), V(update), V(grow), V(replace), V(delete)).
   returned: changed

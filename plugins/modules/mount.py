@@ -195,6 +195,15 @@ mount:
       description: The fstab line for the mount point, or V(null).
       type: str
       sample: /var/lib/stormgmt/sim.db.fs/home /srv/home none bind 0 0
+repaired:
+  description:
+    - What the run repaired on the storage server before its own work, left there by a run that was
+      killed half-way (a partial copy removed, an interrupted step finished or undone). Also shown as
+      warnings. Check mode never repairs.
+  returned: when something was repaired
+  type: list
+  elements: str
+  sample: ["removed the partial copy /var/tmp/stormgmt/sim.db.fs/.tmp/3f0c of an interrupted run (snapshot 'nightly' of file system 'home')"]
 action:
   description: What the task did or, in check mode, would do (V(mount), V(remount), V(unmount), V(update fstab), V(remove)).
   returned: changed

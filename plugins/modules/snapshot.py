@@ -109,6 +109,15 @@ snapshot:
       description: Name of the LUN or file system the snapshot belongs to.
       type: str
       sample: db01
+repaired:
+  description:
+    - What the run repaired on the storage server before its own work, left there by a run that was
+      killed half-way (a partial copy removed, an interrupted step finished or undone). Also shown as
+      warnings. Check mode never repairs.
+  returned: when something was repaired
+  type: list
+  elements: str
+  sample: ["removed the partial copy /var/tmp/stormgmt/sim.db.fs/.tmp/3f0c of an interrupted run (snapshot 'nightly' of file system 'home')"]
 action:
   description: What the task did or, in check mode, would do (V(create), V(delete), V(restore)).
   returned: changed

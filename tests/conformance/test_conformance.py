@@ -533,6 +533,45 @@ def test_engine_snapshot_and_clone_idempotency(array, make_lun, names):
     converges(array, SnapshotResource, _params(SNAPSHOT_SPEC, name=names("snap"), lun=names("lun"), state="absent"))
 
 
+def _refused(array, params) -> str:
+    """The clone module refuses (InvalidValueEx, in check mode and for real) and changes nothing."""
+    before = array.list_luns()
+    for check_mode in (True, False):
+        with pytest.raises(InvalidValueEx) as info:
+            converge(CloneResource(array.raw, params), check_mode, Waiter(array.raw))
+    assert array.list_luns() == before
+    return info.value.msg
+
+
+def test_clone_module_acts_only_on_clones_of_its_parent(array, make_lun, names):
+    """Issue 10 item 1: `clone state=absent` (or present) on an object that is not a clone of the given
+    parent, nor provably was one before a split, is InvalidValueEx and changes nothing."""
+    array.need("clone", "split_clone", "delete_lun")
+    make_lun("prod")
+    make_lun("scratch")
+    # an independent LUN is not a clone of anything: neither deleted nor adopted
+    assert "not a clone" in _refused(array, _params(CLONE_SPEC, name=names("prod"), lun=names("scratch"), state="absent"))
+    _refused(array, _params(CLONE_SPEC, name=names("prod"), lun=names("scratch")))
+    # a clone of another parent
+    array.create_clone(names("c1"), names("prod"))
+    _refused(array, _params(CLONE_SPEC, name=names("c1"), lun=names("scratch"), state="absent"))
+    # after a split the lineage is still proven: the right parent may delete it, another may not
+    array.split_clone(names("c1"))
+    _refused(array, _params(CLONE_SPEC, name=names("c1"), lun=names("scratch"), state="absent"))
+    assert converge(CloneResource(array.raw, _params(CLONE_SPEC, name=names("c1"), lun=names("prod"))), False,
+                    Waiter(array.raw))["changed"] is False
+    converges(array, CloneResource, _params(CLONE_SPEC, name=names("c1"), lun=names("prod"), state="absent"))
+    assert array.get_lun(names("c1")) is None
+    # a split clone of an earlier LUN of the same name is not a clone of the new one
+    array.create_clone(names("c2"), names("scratch"))
+    array.split_clone(names("c2"))
+    array.delete_lun(names("scratch"))
+    make_lun("scratch")
+    if (array.raw.clone_origin(names("c2")) or {}).get("parent_uuid"):
+        assert "earlier" in _refused(array, _params(CLONE_SPEC, name=names("c2"), lun=names("scratch"), state="absent"))
+    array.delete_lun(names("c2"))
+
+
 def test_engine_access_group_idempotency(array, make_lun, names):
     array.need("access_groups", "iscsi_initiators")
     make_lun("a")

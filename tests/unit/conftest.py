@@ -20,10 +20,12 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
 import pytest
+from ansible.module_utils.common import warnings as _warnings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -54,12 +56,14 @@ from ansible_collections.stormgmt.core.plugins.module_utils._registry import con
 
 
 def _sim_path(tmp_path) -> str:
-    return os.path.join(str(tmp_path), "state", "sim.db")
+    directory = os.path.join(str(tmp_path), "state")
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    return os.path.join(directory, "sim.db")
 
 
 @pytest.fixture
 def sim_path(tmp_path) -> str:
-    """Path of a fresh simulator state file (in a directory that does not exist yet)."""
+    """Path of a fresh simulator state file (not made yet, in an empty private directory)."""
     return _sim_path(tmp_path)
 
 
@@ -144,6 +148,7 @@ def run_module(name: str, args: dict, check_mode: bool = False, diff: bool = Fal
     """
     module = importlib.import_module("ansible_collections.stormgmt.core.plugins.modules.%s" % name)
     args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+    _warnings._global_warnings.clear()  # pylint: disable=protected-access  # one run, one process in real life
     out = io.StringIO()
     with _module_args(args), contextlib.redirect_stdout(out):
         with pytest.raises(SystemExit) as exit_info:
@@ -159,6 +164,26 @@ def run_module(name: str, args: dict, check_mode: bool = False, diff: bool = Fal
 @pytest.fixture
 def module():
     return run_module
+
+
+def run_module_process(name: str, args: dict, check_mode: bool = False, env: dict | None = None) -> dict:
+    """Run plugins/modules/<name>.py as Ansible does on a node: a separate Python reading its
+    arguments as JSON on stdin. Slower than :func:`run_module`, but what it prints is exactly
+    what Ansible would receive (warnings included)."""
+    args = {"ANSIBLE_MODULE_ARGS": dict(args, _ansible_check_mode=check_mode)}
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path), **(env or {}))
+    done = subprocess.run([sys.executable, "-m", "ansible_collections.stormgmt.core.plugins.modules.%s" % name],
+                          input=json.dumps(args), capture_output=True, text=True, env=environment, check=False,
+                          timeout=600)
+    lines = done.stdout.strip().splitlines()
+    result = json.loads(lines[-1]) if lines else {}
+    result["_rc"], result["_stderr"] = done.returncode, done.stderr
+    return result
+
+
+@pytest.fixture
+def module_process():
+    return run_module_process
 
 
 def module_cycle(name: str, args: dict) -> dict:

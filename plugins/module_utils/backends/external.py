@@ -55,7 +55,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils.plugin import (
 )
 
 #: version of the protocol this collection speaks; a plug-in must report the same major
-API_VERSION = "1.0"
+API_VERSION = "1.1"
 SCHEME_PREFIX = "plugin+"
 PROGRAM_PREFIX = "stormgmt-plugin-"
 PLUGIN_PATH_ENV = "STORMGMT_PLUGIN_PATH"
@@ -65,6 +65,8 @@ PLUGIN_DIRS = (
     "/usr/libexec/stormgmt/plugins",
 )
 DEFAULT_TIMEOUT = 120.0
+# plugin_timeout bounds: a call longer than an hour belongs in a job (docs/plugin_protocol.md 5.1)
+MIN_TIMEOUT, MAX_TIMEOUT = 0.1, 3600
 # grace given to a plug-in to exit after plugin.close
 CLOSE_TIMEOUT = 5.0
 TYPES = ("array", "filesystem")
@@ -105,6 +107,7 @@ METHODS = {
     "snapshot_is_current": ("array", "bool", True),
     "create_clone": ("array", "storage_element|job", False),
     "split_clone": ("array", "storage_element|job", False),
+    "clone_origin": ("array", "origin?", True),
     "list_access_groups": ("array", "[access_group]", False),
     "get_access_group": ("array", "access_group?", True),
     "create_access_group": ("array", "access_group|job", False),
@@ -125,6 +128,8 @@ METHODS = {
     "fs_snapshot_is_current": ("filesystem", "bool", True),
     "create_fs_clone": ("filesystem", "file_system|job", False),
     "split_fs_clone": ("filesystem", "file_system|job", False),
+    "fs_clone_origin": ("filesystem", "origin?", True),
+    "check_filesystem_action": ("filesystem", "null", True),
 }
 
 # get_* answers must be the object asked for: record field holding the name
@@ -172,9 +177,8 @@ class ExternalBackend(StorageArrayPlugin, FileSystemPlugin):
             raise ValueFormatEx(
                 "server %r: the plug-in name after 'plugin+' must be 1-63 lower-case letters, digits, '.' or '-'"
                 % uri.text, "server")
-        self.timeout = uri.option("plugin_timeout", DEFAULT_TIMEOUT, float)
-        if not self.timeout > 0:
-            raise ValueFormatEx("server URI parameter plugin_timeout must be a positive number of seconds", "server")
+        self.timeout = uri.option("plugin_timeout", DEFAULT_TIMEOUT, float, minimum=MIN_TIMEOUT, maximum=MAX_TIMEOUT,
+                                  unit="seconds")
         self.info: dict | None = None
         self._opened: dict = {}
         self._process = CoProcess("plug-in %s" % self.name)
@@ -342,6 +346,8 @@ class ExternalBackend(StorageArrayPlugin, FileSystemPlugin):
             return None
         if returns == "bool":
             return False
+        if returns == "null":
+            return None
         raise NoSuchOperationEx("cannot %s: the plug-in %s has no %s half (it reports types %s)"
                                 % (method, self.name, half, ", ".join(self.info["types"])))
 
@@ -365,6 +371,12 @@ class ExternalBackend(StorageArrayPlugin, FileSystemPlugin):
             elif returns == "str":
                 if not isinstance(value, str) or not value:
                     raise ValueFormatEx("expected a non-empty string, got %s" % _excerpt(value), method)
+            elif returns == "null":
+                if value is not None:
+                    raise ValueFormatEx("expected null, got %s" % _excerpt(value), method)
+            elif returns == "origin?":
+                if value is not None:
+                    _check_origin(value, method)
             elif returns == "abilities":
                 if not isinstance(value, dict):
                     raise ValueFormatEx("expected an object of abilities, got %s" % _excerpt(value), method)
@@ -425,6 +437,20 @@ def _complete(kind: str, record) -> dict:
     so a playbook sees the same keys whatever the backend."""
     records.validate(kind, record)
     return records.make(kind, **record)
+
+
+def _check_origin(value, method: str) -> None:
+    """{parent: name, parent_snapshot: name or null, parent_uuid: string or null}."""
+    if not isinstance(value, dict) or set(value) - {"parent", "parent_snapshot", "parent_uuid"}:
+        raise ValueFormatEx("expected null or an object of parent, parent_snapshot and parent_uuid, got %s"
+                            % _excerpt(value), method)
+    if not isinstance(value.get("parent"), str) or not value["parent"]:
+        raise ValueFormatEx("'parent' must be a non-empty string, got %s" % _excerpt(value.get("parent")), "parent")
+    for field in ("parent_snapshot", "parent_uuid"):
+        if value.get(field) is not None and not isinstance(value[field], str):
+            raise ValueFormatEx("'%s' must be a string or null, got %s" % (field, _excerpt(value[field])), field)
+    value.setdefault("parent_snapshot", None)
+    value.setdefault("parent_uuid", None)
 
 
 def _excerpt(value, limit: int = 200) -> str:

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The simulator backend: ``sim://`` or ``sim:///path/state.db[?job_delay=SECONDS]``.
+"""The simulator backend: ``sim:///path/state.db[?job_delay=SECONDS][&create=true]``.
 
 A storage array (and NAS) kept in one SQLite file. Every operation is one
 transaction (``BEGIN IMMEDIATE``), so parallel forks serialise on the file and a
@@ -12,6 +12,15 @@ rows make every operation cost the same whether the array holds ten LUNs or a
 hundred thousand. CHAP secrets are stored only as salted PBKDF2 hashes; the file
 and its directory are private to the user (0600 / 0700).
 
+The state file has one identity whatever name reaches it (docs/sim_backend.md):
+symlinks are resolved, and a file with several hard links is opened by the name
+recorded in it when it was made (extended attribute ``user.stormgmt.sim_path``),
+so SQLite's -wal/-shm files, the file system root and the scratch directories
+are always derived from one path. It is never guessed: a directory that does not
+exist is created only with ``create=true``; a missing or empty state file beside
+file systems that hold data, a damaged schema or something that is not a regular
+file is InvalidStorageArrayEx, never a fresh server.
+
 With ``job_delay`` the long operations (create, clone, split, restore) return a
 job; the element is BUSY_* until the delay has passed.
 """
@@ -19,14 +28,17 @@ job; the element is BUSY_* until the delay has passed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import os
 import sqlite3
+import stat
 import time
 import uuid as uuidlib
 
 from ansible_collections.stormgmt.core.plugins.module_utils import records
+from ansible_collections.stormgmt.core.plugins.module_utils._faults import fault_point
 from ansible_collections.stormgmt.core.plugins.module_utils._units import format_size
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     InvalidStorageArrayEx,
@@ -41,8 +53,15 @@ from ansible_collections.stormgmt.core.plugins.module_utils.plugin import (
     StorageArrayPlugin,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TiB = 1024 ** 4
+URI_PARAMETERS = ("job_delay", "create")
+# longest simulated job: long enough to watch, short enough never to wedge an element
+MAX_JOB_DELAY = 3600
+# extended attribute of the state file: the path it was made under (its one identity)
+PATH_XATTR = "user.stormgmt.sim_path"
+# a state file being made: <path>.new-<owner>, linked into place when complete
+NEW_SUFFIX = ".new-"
 
 # pools a new simulator starts with: name, size, description
 DEFAULT_POOLS = (
@@ -62,7 +81,8 @@ CREATE TABLE IF NOT EXISTS luns (
     id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, name TEXT NOT NULL UNIQUE,
     pool_id INTEGER NOT NULL REFERENCES pools(id), size INTEGER NOT NULL, thin INTEGER NOT NULL,
     qos TEXT, parent_id INTEGER REFERENCES luns(id), parent_snap_id INTEGER REFERENCES snapshots(id),
-    content_gen INTEGER NOT NULL DEFAULT 0, busy_state TEXT, busy_until REAL, created REAL NOT NULL);
+    content_gen INTEGER NOT NULL DEFAULT 0, busy_state TEXT, busy_until REAL, created REAL NOT NULL,
+    origin_name TEXT, origin_uuid TEXT, origin_snap TEXT);
 CREATE INDEX IF NOT EXISTS luns_parent ON luns(parent_id);
 CREATE INDEX IF NOT EXISTS luns_parent_snap ON luns(parent_snap_id);
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -81,7 +101,13 @@ CREATE TABLE IF NOT EXISTS mappings (
 CREATE INDEX IF NOT EXISTS mappings_lun ON mappings(lun_id);
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, op TEXT NOT NULL, started REAL NOT NULL, until REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS scratch (
+    id INTEGER PRIMARY KEY, op TEXT NOT NULL, owner TEXT NOT NULL, created REAL NOT NULL,
+    path TEXT NOT NULL, dest TEXT, source TEXT, dev INTEGER, ino INTEGER, swap INTEGER NOT NULL DEFAULT 0);
 """
+# every table a complete state has (the file system tables are in _sim_fs.FS_TABLES)
+TABLES = frozenset(("meta", "pools", "luns", "snapshots", "access_groups", "group_entries", "mappings", "jobs",
+                    "scratch", "filesystems", "fs_snapshots", "fs_exports"))
 
 _PBKDF2_ROUNDS = 50000
 
@@ -106,6 +132,40 @@ def secret_matches(secret: str, stored: str | None) -> bool:
     except ValueError:
         return False
     return hmac.compare_digest(candidate.hex(), digest)
+
+
+# --- who made a scratch file: a run that may still be going, or a dead one -----------------
+
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", "r", encoding="ascii") as handle:
+            return handle.read().strip()
+    except OSError:
+        return "-"
+
+
+def _start_time(pid: int) -> str | None:
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as handle:
+            data = handle.read()
+        return data[data.rindex(b")") + 2:].split()[19].decode("ascii")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def owner_token() -> str:
+    """This process, as boot id, pid and start time: no other process ever has the same."""
+    return "%s_%d_%s" % (_boot_id(), os.getpid(), _start_time(os.getpid()))
+
+
+def owner_alive(token: str) -> bool:
+    """Whether the process ``token`` names still runs (False for anything malformed)."""
+    try:
+        boot, pid, started = token.rsplit("_", 2)
+        pid = int(pid)
+    except ValueError:
+        return False
+    return boot == _boot_id() and _start_time(pid) == started
 
 
 def _fs_half():
@@ -134,6 +194,36 @@ def _fs_method(name: str):
     return method
 
 
+def _damaged(path: str, error: sqlite3.DatabaseError) -> InvalidStorageArrayEx:
+    """What SQLite's complaint about a state file means for the user."""
+    text = str(error)
+    if "no such table" in text or "no such column" in text:
+        why = "its tables are incomplete (%s)" % text
+    elif "malformed" in text or "not a database" in text or "corrupt" in text:
+        why = "the file is damaged (%s)" % text
+    else:
+        why = text
+    return InvalidStorageArrayEx(
+        "the simulator state %s cannot be used: %s; restore it from a backup, or point the server URI at "
+        "another state file" % (path, why))
+
+
+def _sqlite_errors(function):
+    """SQLite's own exceptions never reach the user as "unexpected error"."""
+    @functools.wraps(function)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return function(self, *args, **kwargs)
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                raise StorageElementBusyEx(
+                    "the simulator state %s stayed locked by another run for 60 s; retry" % self.path) from None
+            raise _damaged(self.path, error) from None
+        except sqlite3.DatabaseError as error:
+            raise _damaged(self.path, error) from None
+    return wrapper
+
+
 class SimBackend(StorageArrayPlugin, FileSystemPlugin):
     scheme = "sim"
     block_size = 512
@@ -145,10 +235,16 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
             raise ValueFormatEx(
                 "server %r: a sim URI takes an absolute path and no host, e.g. sim:///var/tmp/sim.db" % uri.text,
                 "server")
-        self.path = uri.path or default_state_path()
-        self.job_delay = uri.option("job_delay", 0.0, float)
-        if self.job_delay < 0:
-            raise ValueFormatEx("server URI parameter job_delay must not be negative", "server")
+        uri.check_parameters(URI_PARAMETERS, "sim")
+        given = uri.path or default_state_path()
+        if given.endswith("/") or os.path.basename(os.path.normpath(given)) in ("", ".", ".."):
+            raise ValueFormatEx("server %r: the path must name the state file, e.g. sim:///var/tmp/sim.db"
+                                % uri.text, "server")
+        #: the state file; symlinks resolved here, a hard link to the recorded name when it is opened
+        self.path = os.path.realpath(given)
+        self.job_delay = uri.option("job_delay", 0.0, float, minimum=0, maximum=MAX_JOB_DELAY, unit="seconds")
+        #: create=true: make the state's directory when it does not exist (else that is an error)
+        self.create = uri.option("create", False, bool)
         self._db = None
         self._uuid = None
 
@@ -162,103 +258,337 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
     # --- storage ----------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            self._db = self._open()
+            db, pending = self._open()
+            self._db = db
+            if pending and not self.read_only:
+                # a run was killed while it had scratch copies or deletions on disk
+                self._sweep_scratch()
         return self._db
 
-    def _open(self) -> sqlite3.Connection:
-        if self.read_only and not os.path.exists(self.path):
-            # check mode / storage_info on a simulator that does not exist yet: answer as a
-            # fresh one would, from memory, and leave no file behind
-            db = sqlite3.connect(":memory:", isolation_level=None)
-            db.row_factory = sqlite3.Row
-            self._create(db)
-            return db
-        directory = os.path.dirname(self.path)
-        try:
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-            # create the file 0600 before SQLite does, so it is never world-readable
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        except OSError as error:
-            raise InvalidStorageArrayEx("cannot open the simulator state %s: %s" % (self.path, error.strerror)) from None
+    def _memory(self, source=None) -> sqlite3.Connection:
+        """A state in memory (fresh, or a copy of ``source``) for a run that only reads:
+        check mode and storage_info never write the state file, nor create it."""
+        db = sqlite3.connect(":memory:", isolation_level=None)
+        db.row_factory = sqlite3.Row
+        if source is None:
+            self._create_schema(db)
+        else:
+            source.backup(db)
+        return db
+
+    def _fresh_in_memory(self) -> tuple:
+        db = self._memory()
+        self._uuid = db.execute("SELECT value FROM meta WHERE key = 'uuid'").fetchone()[0]
+        return db, False
+
+    def _open(self) -> tuple:
+        """(connection, whether scratch rows wait for a repair); every refusal is InvalidStorageArrayEx."""
+        if not self._directory_ready():
+            return self._fresh_in_memory()
+        info = self._state_info()
+        if info is None or info.st_size == 0:
+            self._check_not_lost(info)
+            if self.read_only:
+                return self._fresh_in_memory()
+            self._make_state_file()
+            info = self._state_info()
+        if info.st_nlink > 1:
+            self._follow_hard_link(info)
         old_umask = os.umask(0o077)  # the -wal and -shm files too
         try:
             db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA busy_timeout = 60000")
             db.execute("PRAGMA foreign_keys = ON")
-            version = self._schema_version(db)
-            if version is None:
-                self._create(db)
-            elif version != SCHEMA_VERSION:
-                db.close()
-                raise InvalidStorageArrayEx(
-                    "the simulator state %s has schema version %s but this collection reads version %s; "
-                    "use the collection release that wrote it, or another path" % (self.path, version, SCHEMA_VERSION))
+            meta = self._read_meta(db)
+            if meta["schema_version"] < SCHEMA_VERSION:
+                if self.read_only:
+                    memory = self._memory(db)
+                    db.close()
+                    self._migrate(memory)
+                    self._uuid = meta["uuid"]
+                    return memory, False
+                self._migrate(db)
+                meta = self._read_meta(db)
             db.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.OperationalError as error:
-            raise InvalidStorageArrayEx("cannot use the simulator state %s: %s" % (self.path, error)) from None
+            if "locked" in str(error) or "busy" in str(error):
+                raise StorageElementBusyEx(
+                    "the simulator state %s stayed locked by another run for 60 s; retry" % self.path) from None
+            raise _damaged(self.path, error) from None
         except sqlite3.DatabaseError as error:
             raise InvalidStorageArrayEx(
                 "%s is not a stormgmt simulator state file (%s)" % (self.path, error)) from None
         finally:
             os.umask(old_umask)
-        return db
+        self._uuid = meta["uuid"]
+        return db, meta["pending"]
 
-    def _schema_version(self, db):
-        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        if not tables:
+    def _directory_ready(self) -> bool:
+        """The state's directory exists (or is made, with create=true). False: a read-only run
+        on a simulator that create=true would make: it answers from a fresh state in memory."""
+        directory = os.path.dirname(self.path)
+        if os.path.isdir(directory):
+            return True
+        if not self.create:
+            if os.path.lexists(directory):
+                raise InvalidStorageArrayEx("cannot use the simulator state %s: %s is not a directory"
+                                            % (self.path, directory))
+            raise InvalidStorageArrayEx(
+                "the directory %s of the simulator state %s does not exist; create it, or add ?create=true to "
+                "the server URI to let the simulator create it" % (directory, self.path))
+        if self.read_only:
+            return False
+        try:
+            os.makedirs(directory, mode=0o700, exist_ok=True)  # parallel forks may race to make it: fine
+        except OSError as error:
+            raise InvalidStorageArrayEx("cannot create the directory %s of the simulator state: %s"
+                                        % (directory, error.strerror)) from None
+        return True
+
+    def _state_info(self):
+        """stat of the state file (None when there is none); only a regular file is a state."""
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
             return None
+        except OSError as error:
+            raise InvalidStorageArrayEx("cannot open the simulator state %s: %s" % (self.path, error.strerror)) from None
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "a device or special file"
+            raise InvalidStorageArrayEx("the simulator state %s is %s, not a regular file; give the path of a "
+                                        "simulator state file" % (self.path, kind))
+        return info
+
+    def _check_not_lost(self, info) -> None:
+        """A missing or empty state file is a new simulator only when no file system of an old one
+        is left beside it: a lost state is reported, never replaced by an empty one."""
+        root = self.path + ".fs"
+        try:
+            left = [name for name in os.listdir(root) if not self._empty_scratch_dir(root, name)]
+        except FileNotFoundError:
+            left = []
+        except OSError as error:
+            raise InvalidStorageArrayEx("cannot read %s: %s" % (root, error.strerror)) from None
+        what = "is empty (0 bytes)" if info is not None else "does not exist"
+        if left:
+            shown = ", ".join(sorted(left)[:5]) + (", ..." if len(left) > 5 else "")
+            raise InvalidStorageArrayEx(
+                "the simulator state %s %s but %s holds file systems of a simulator (%s): its state was lost or "
+                "truncated; restore the state file from a backup (nothing was changed), or move %s away to start "
+                "a new simulator there" % (self.path, what, root, shown, root))
+        if info is not None:
+            raise InvalidStorageArrayEx(
+                "the simulator state %s is empty (0 bytes): it was truncated or is not a simulator state; restore "
+                "it from a backup, or remove it to start a new simulator there (nothing was changed)" % self.path)
+
+    @staticmethod
+    def _empty_scratch_dir(root: str, name: str) -> bool:
+        if name not in (".tmp", ".trash", ".snapshots"):
+            return False
+        try:
+            return not os.listdir(os.path.join(root, name))
+        except OSError:
+            return False
+
+    def _make_state_file(self) -> None:
+        """Make a new state under a temporary name and link it into place complete: no run ever
+        sees a half-made state, and forks racing to make it agree on the one that got there first."""
+        self._remove_dead_new_files()
+        temp = self.path + NEW_SUFFIX + owner_token()
+        old_umask = os.umask(0o077)
+        try:
+            os.close(os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+            fault_point("sim.create_state.temp_made")
+            db = sqlite3.connect(temp, isolation_level=None)
+            try:
+                self._create_schema(db, on_disk=True)
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                db.close()
+            with contextlib.suppress(OSError):  # no extended attributes here: hard links are then refused
+                os.setxattr(temp, PATH_XATTR, os.fsencode(self.path))
+            fault_point("sim.create_state.before_link")
+            try:
+                os.link(temp, self.path)
+            except FileExistsError:
+                pass  # another run made it first: use that one
+            fault_point("sim.create_state.linked")
+        except OSError as error:
+            raise InvalidStorageArrayEx("cannot create the simulator state %s: %s" % (self.path, error.strerror)) from None
+        except sqlite3.DatabaseError as error:
+            raise InvalidStorageArrayEx("cannot create the simulator state %s: %s" % (self.path, error)) from None
+        finally:
+            os.umask(old_umask)
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(OSError):
+                    os.unlink(temp + suffix)
+
+    def _remove_dead_new_files(self, inode=None) -> None:
+        """Remove state files a killed run was making (``<path>.new-<owner>``, owner dead).
+        With ``inode``: only those that are a hard link to it (killed right after linking)."""
+        directory, base = os.path.split(self.path)
+        prefix = base + NEW_SUFFIX
+        try:
+            names = [name for name in os.listdir(directory) if name.startswith(prefix)]
+        except OSError:
+            return
+        for name in names:
+            token = name[len(prefix):]
+            for suffix in ("-wal", "-shm", "-journal"):
+                if token.endswith(suffix):
+                    token = token[:-len(suffix)]
+            if owner_alive(token):
+                continue
+            path = os.path.join(directory, name)
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue
+            if inode is not None and (info.st_dev, info.st_ino) != inode:
+                continue
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+                self.note_repair("removed %s, a state file a killed run was making" % path)
+
+    def _follow_hard_link(self, info) -> None:
+        """A state file with several names is used under the name it was made with, so
+        every run derives the same -wal/-shm files, file system root and scratch paths."""
+        try:
+            recorded = os.fsdecode(os.getxattr(self.path, PATH_XATTR))
+        except OSError:
+            recorded = None
+        if recorded:
+            try:
+                other = os.stat(recorded)
+            except OSError:
+                other = None
+            if other is not None and (other.st_dev, other.st_ino) == (info.st_dev, info.st_ino):
+                self.path = recorded
+                if not self.read_only:
+                    self._remove_dead_new_files((info.st_dev, info.st_ino))
+                return
+        if not self.read_only:
+            # the second name may be a state file a run was killed making, right after linking it
+            self._remove_dead_new_files((info.st_dev, info.st_ino))
+            info = self._state_info()
+            if info.st_nlink == 1:
+                return
+        raise InvalidStorageArrayEx(
+            "the simulator state %s has %d names (hard links) and %s: two names would be two simulators writing "
+            "one file (SQLite keys its -wal and -shm files to the name) and lose updates; remove the extra hard "
+            "links (a symlink is fine)" % (
+                self.path, info.st_nlink,
+                "none of them is the name it was made with (%s)" % recorded if recorded
+                else "it does not record the name it was made with"))
+
+    def _read_meta(self, db) -> dict:
+        """Schema version, server uuid, whether repairs wait: checked, in one read."""
+        tables = set(row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
         if "meta" not in tables:
             raise InvalidStorageArrayEx("%s is an SQLite file but not a stormgmt simulator state" % self.path)
-        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
-            return None  # another fork is creating it right now
-        return int(row[0])
+        meta = dict((row[0], row[1]) for row in db.execute("SELECT key, value FROM meta"))
+        try:
+            version = int(meta.get("schema_version"))
+        except (TypeError, ValueError):
+            raise InvalidStorageArrayEx(
+                "the simulator state %s is damaged: its schema version is %r, not a number; restore it from a "
+                "backup" % (self.path, meta.get("schema_version"))) from None
+        if version > SCHEMA_VERSION or version < 1:
+            raise InvalidStorageArrayEx(
+                "the simulator state %s has schema version %s but this collection reads schema version %s (and "
+                "migrates older ones); use the collection release that wrote it, or another path"
+                % (self.path, version, SCHEMA_VERSION))
+        wanted = TABLES if version == SCHEMA_VERSION else TABLES - {"scratch", "filesystems", "fs_snapshots", "fs_exports"}
+        missing = sorted(wanted - tables)
+        if missing:
+            raise InvalidStorageArrayEx(
+                "the simulator state %s is damaged: table(s) %s are missing; restore it from a backup"
+                % (self.path, ", ".join(missing)))
+        if not meta.get("uuid"):
+            raise InvalidStorageArrayEx(
+                "the simulator state %s is damaged: it records no server uuid; restore it from a backup" % self.path)
+        pending = version == SCHEMA_VERSION and db.execute("SELECT 1 FROM scratch LIMIT 1").fetchone() is not None
+        return {"schema_version": version, "uuid": meta["uuid"], "pending": pending}
 
-    def _create(self, db) -> None:
-        # Switching to WAL needs the file to itself and SQLite does not wait for that
-        # (no busy handler): forks opening a new file at the same moment retry.
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                    db.execute("PRAGMA journal_mode = WAL")
-                break
-            except sqlite3.OperationalError:
-                if time.monotonic() >= deadline:
-                    raise
-                time.sleep(0.01)
+    def _create_schema(self, db, on_disk: bool = False) -> None:
+        from ansible_collections.stormgmt.core.plugins.module_utils.backends._sim_fs import FS_TABLES
+        db.execute("PRAGMA journal_mode = WAL")
         db.execute("BEGIN IMMEDIATE")
         try:
-            from ansible_collections.stormgmt.core.plugins.module_utils.backends._sim_fs import FS_TABLES
             for statement in (_TABLES + FS_TABLES).split(";"):
                 if statement.strip():
                     db.execute(statement)
-            exists = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if exists is None:
-                now = time.time()
-                db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
-                    ("schema_version", str(SCHEMA_VERSION)),
-                    ("uuid", str(uuidlib.uuid4())),
-                    ("created", str(now)),
-                ])
-                db.executemany("INSERT INTO pools (name, total_sz, description) VALUES (?, ?, ?)", DEFAULT_POOLS)
+            if on_disk:
+                fault_point("sim.create_state.schema")
+            db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
+                ("schema_version", str(SCHEMA_VERSION)),
+                ("uuid", str(uuidlib.uuid4())),
+                ("created", str(time.time())),
+            ])
+            db.executemany("INSERT INTO pools (name, total_sz, description) VALUES (?, ?, ?)", DEFAULT_POOLS)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
 
+    def _migrate(self, db) -> None:
+        """Bring a state of an older schema to SCHEMA_VERSION, in one transaction."""
+        from ansible_collections.stormgmt.core.plugins.module_utils.backends._sim_fs import FS_TABLES, migrate_fs
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+            if version < 2:
+                # 2: clone lineage kept after a split (origin_*), scratch rows for crash repair,
+                # no export naming an access group that does not exist
+                columns = set(row[1] for row in db.execute("PRAGMA table_info(luns)"))
+                for column in ("origin_name", "origin_uuid", "origin_snap"):
+                    if column not in columns:
+                        db.execute("ALTER TABLE luns ADD COLUMN %s TEXT" % column)
+                db.execute(
+                    "UPDATE luns SET (origin_name, origin_uuid) = (SELECT p.name, p.uuid FROM luns p WHERE p.id = luns.parent_id)"
+                    " WHERE parent_id IS NOT NULL")
+                db.execute(
+                    "UPDATE luns SET (origin_name, origin_uuid, origin_snap) = (SELECT l.name, l.uuid, s.name FROM snapshots s"
+                    " JOIN luns l ON l.id = s.lun_id WHERE s.id = luns.parent_snap_id) WHERE parent_snap_id IS NOT NULL")
+                for statement in (_TABLES + FS_TABLES).split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                migrate_fs(self, db)
+                db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+            if not self.read_only:
+                fault_point("sim.migrate.before_commit")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        if not self.read_only:
+            self._record_name()
+
+    def _record_name(self) -> None:
+        """Record the state file's name in it (once, for a state made before names were recorded)."""
+        try:
+            if os.stat(self.path).st_nlink == 1:
+                try:
+                    os.getxattr(self.path, PATH_XATTR)
+                except OSError:
+                    os.setxattr(self.path, PATH_XATTR, os.fsencode(self.path))
+        except OSError:
+            pass  # a file system without extended attributes: hard links are then refused
+
     @contextlib.contextmanager
-    def _write(self):
+    def _write(self, op: str = "write"):
         """One operation = one IMMEDIATE transaction (a writer lock on the file)."""
         db = self._conn()
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
+            fault_point("sim.%s.before_commit" % op)
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+        fault_point("sim.%s.committed" % op)
         self.cache.clear(self.server_uuid)
 
     def close(self) -> None:
@@ -269,7 +599,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
     @property
     def server_uuid(self) -> str:
         if self._uuid is None:
-            self._uuid = self._conn().execute("SELECT value FROM meta WHERE key = 'uuid'").fetchone()[0]
+            self._conn()
         return self._uuid
 
     # --- server -----------------------------------------------------------
@@ -442,7 +772,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
 
     def create_lun(self, name, pool, size, thin, qos):
         self._check_qos(qos)
-        with self._write() as db:
+        with self._write("create_lun") as db:
             if self._lun_row(db, name) is not None:
                 raise InvalidValueEx("LUN '%s' already exists" % name, "name")
             pool_row = self._pool_row(db, pool)
@@ -454,7 +784,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
             return job or self._lun_record(db, self._lun_row(db, name))
 
     def resize_lun(self, name, size):
-        with self._write() as db:
+        with self._write("resize_lun") as db:
             row = self._existing_lun(db, name)
             self._check_not_busy(row, "LUN '%s'" % name)
             self._release(db, row["pool_id"], row["size"], bool(row["thin"]))
@@ -465,13 +795,13 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
 
     def set_lun_qos(self, name, qos):
         self._check_qos(qos)
-        with self._write() as db:
+        with self._write("set_lun_qos") as db:
             row = self._existing_lun(db, name)
             db.execute("UPDATE luns SET qos = ? WHERE id = ?", (qos, row["id"]))
             return self._lun_record(db, self._lun_row(db, name))
 
     def delete_lun(self, name, force=False):
-        with self._write() as db:
+        with self._write("delete_lun") as db:
             row = self._existing_lun(db, name)
             what = "LUN '%s'" % name
             self._check_not_busy(row, what)
@@ -529,7 +859,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
         return row
 
     def create_snapshot(self, lun, name):
-        with self._write() as db:
+        with self._write("create_snapshot") as db:
             lun_row = self._existing_lun(db, lun)
             self._check_not_busy(lun_row, "LUN '%s'" % lun)
             if db.execute("SELECT 1 FROM snapshots WHERE lun_id = ? AND name = ?", (lun_row["id"], name)).fetchone():
@@ -540,7 +870,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
             return self._snap_record(self._snap_row(db, lun, name))
 
     def delete_snapshot(self, lun, name):
-        with self._write() as db:
+        with self._write("delete_snapshot") as db:
             row = self._snap_row(db, lun, name)
             clones = [r[0] for r in db.execute("SELECT name FROM luns WHERE parent_snap_id = ? ORDER BY name", (row["id"],))]
             if clones:
@@ -556,7 +886,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
         return lun_row["content_gen"] == row["content_gen"] and lun_row["size"] == row["size"]
 
     def restore_snapshot(self, lun, name):
-        with self._write() as db:
+        with self._write("restore_snapshot") as db:
             snap = self._snap_row(db, lun, name)
             lun_row = self._existing_lun(db, lun)
             what = "LUN '%s'" % lun
@@ -579,7 +909,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
 
     # --- clones -----------------------------------------------------------
     def create_clone(self, name, lun, snapshot=None):
-        with self._write() as db:
+        with self._write("create_clone") as db:
             if self._lun_row(db, name) is not None:
                 raise InvalidValueEx("LUN '%s' already exists" % name, "name")
             parent = self._existing_lun(db, lun)
@@ -590,16 +920,17 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
             pool = self._pool_row(db, parent["pool_name"])
             self._reserve(db, pool, size, bool(parent["thin"]), "clone '%s'" % name)
             cursor = db.execute(
-                "INSERT INTO luns (uuid, name, pool_id, size, thin, qos, parent_id, parent_snap_id, content_gen, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO luns (uuid, name, pool_id, size, thin, qos, parent_id, parent_snap_id, content_gen, created,"
+                " origin_name, origin_uuid, origin_snap) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (str(uuidlib.uuid4()), name, parent["pool_id"], size, parent["thin"], parent["qos"],
-                 None if snap else parent["id"], snap["id"] if snap else None, content_gen, time.time()))
+                 None if snap else parent["id"], snap["id"] if snap else None, content_gen, time.time(),
+                 lun, parent["uuid"], snapshot if snap else None))
             job = self._start_job(db, "clone %s from %s" % (name, lun + ("@" + snapshot if snapshot else "")),
                                   "luns", cursor.lastrowid, "BUSY_CLONE")
             return job or self._lun_record(db, self._lun_row(db, name))
 
     def split_clone(self, name):
-        with self._write() as db:
+        with self._write("split_clone") as db:
             row = self._existing_lun(db, name)
             self._check_not_busy(row, "clone '%s'" % name)
             if row["parent_id"] is None and row["parent_snap_id"] is None:
@@ -607,6 +938,13 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
             db.execute("UPDATE luns SET parent_id = NULL, parent_snap_id = NULL WHERE id = ?", (row["id"],))
             job = self._start_job(db, "split clone %s" % name, "luns", row["id"], "BUSY_COPY")
             return job or self._lun_record(db, self._lun_row(db, name))
+
+    def clone_origin(self, name):
+        row = self._conn().execute("SELECT origin_name, origin_uuid, origin_snap FROM luns WHERE name = ?",
+                                   (name,)).fetchone()
+        if row is None or row["origin_name"] is None:
+            return None
+        return {"parent": row["origin_name"], "parent_snapshot": row["origin_snap"], "parent_uuid": row["origin_uuid"]}
 
     # --- access groups ----------------------------------------------------
     def _group_record(self, db, row) -> dict:
@@ -663,7 +1001,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
                    (group_id, lun["id"], lun_id))
 
     def create_access_group(self, name, entries, luns, chap):
-        with self._write() as db:
+        with self._write("create_access_group") as db:
             if db.execute("SELECT 1 FROM access_groups WHERE name = ?", (name,)).fetchone():
                 raise InvalidValueEx("access group '%s' already exists" % name, "name")
             group_id = db.execute("INSERT INTO access_groups (uuid, name) VALUES (?, ?)",
@@ -677,7 +1015,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
             return self._group_record(db, self._group_row(db, name))
 
     def update_access_group(self, name, changes):
-        with self._write() as db:
+        with self._write("update_access_group") as db:
             row = self._group_row(db, name)
             for entry in changes.get("remove_entries", []):
                 db.execute("DELETE FROM group_entries WHERE group_id = ? AND entry = ?", (row["id"], entry))
@@ -698,18 +1036,29 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
             return self._group_record(db, self._group_row(db, name))
 
     def delete_access_group(self, name, force=False):
-        with self._write() as db:
+        with self._write("delete_access_group") as db:
             row = self._group_row(db, name)
             mapped = [r[0] for r in db.execute(
                 "SELECT l.name FROM mappings m JOIN luns l ON l.id = m.lun_id WHERE m.group_id = ? ORDER BY l.name",
                 (row["id"],))]
-            if mapped and not force:
-                raise StorageElementBusyEx(
-                    "access group '%s' still has LUN(s) %s mapped; unmap them first or set force: true"
-                    % (name, ", ".join(mapped)))
+            exports = self._exports_naming(db, name)
+            if (mapped or exports) and not force:
+                raise StorageElementBusyEx("access group '%s' %s; %s first or set force: true" % (
+                    name, group_references(mapped, exports),
+                    " and ".join(([] if not mapped else ["unmap them"]) + ([] if not exports else ["change the exports"]))))
+            # force: the references go with the group, so that a new group of this name inherits nothing
+            if exports:
+                db.execute("DELETE FROM fs_exports WHERE kind = 'group' AND entry = ?", (name,))
             db.execute("DELETE FROM mappings WHERE group_id = ?", (row["id"],))
             db.execute("DELETE FROM group_entries WHERE group_id = ?", (row["id"],))
             db.execute("DELETE FROM access_groups WHERE id = ?", (row["id"],))
+
+    @staticmethod
+    def _exports_naming(db, name: str) -> list:
+        """File systems whose export names access group ``name``."""
+        return [r[0] for r in db.execute(
+            "SELECT f.name FROM fs_exports e JOIN filesystems f ON f.id = e.fs_id WHERE e.kind = 'group' AND e.entry = ?"
+            " ORDER BY f.name", (name,))]
 
     def chap_matches(self, name, chap):
         row = self._group_row(self._conn(), name)
@@ -720,7 +1069,20 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
         return not row["mutual_user"] or secret_matches(chap["mutual_password"], row["mutual_hash"])
 
 
+def group_references(mapped: list, exports: list) -> str:
+    """What still refers to an access group, for the message that refuses to delete it."""
+    reasons = []
+    if mapped:
+        reasons.append("still has LUN(s) %s mapped" % ", ".join(mapped))
+    if exports:
+        reasons.append("is named in the export of file system(s) %s" % ", ".join(exports))
+    return " and ".join(reasons)
+
+
 for _name in [name for name, value in vars(FileSystemPlugin).items() if callable(value) and not name.startswith("_")]:
     if _name not in vars(SimBackend):
         setattr(SimBackend, _name, _fs_method(_name))
-del _name
+for _name, _value in list(vars(SimBackend).items()):
+    if callable(_value) and not _name.startswith("_") and not isinstance(_value, (staticmethod, classmethod)):
+        setattr(SimBackend, _name, _sqlite_errors(_value))
+del _name, _value

@@ -47,6 +47,7 @@ import time
 import uuid as uuidlib
 
 from ansible_collections.stormgmt.core.plugins.module_utils import records
+from ansible_collections.stormgmt.core.plugins.module_utils._faults import fault_point
 from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import (
     initiator_type,
     normalize_iqn,
@@ -404,10 +405,7 @@ class TgtBackend(StorageArrayPlugin):
         if not uri.path or not os.path.isabs(uri.path) or os.path.normpath(uri.path) == "/":
             raise ValueFormatEx("server %r: give the pool directory as an absolute path, e.g. "
                                 "tgt:///srv/pool0?portal=127.0.0.1:3260" % uri.text, "server")
-        unknown = sorted(set(uri.query) - set(URI_PARAMETERS))
-        if unknown:
-            raise ValueFormatEx("server %r: unknown parameter(s) %s; the tgt backend reads %s"
-                                % (uri.text, ", ".join(unknown), ", ".join(URI_PARAMETERS)), "server")
+        uri.check_parameters(URI_PARAMETERS, "tgt")
         self.pool_dir = os.path.normpath(uri.path)
         self.pool_name = os.path.basename(self.pool_dir)
         try:
@@ -422,9 +420,7 @@ class TgtBackend(StorageArrayPlugin):
             self.iqn_base = normalize_iqn(uri.option("iqn_base", DEFAULT_IQN_BASE))
         except ValueFormatEx as error:
             raise ValueFormatEx("server URI parameter iqn_base: %s" % error.msg, "server") from None
-        self.control_port = uri.option("control_port", 0, int)
-        if not 0 <= self.control_port < 65536:
-            raise ValueFormatEx("server URI parameter control_port must be 0-65535", "server")
+        self.control_port = uri.option("control_port", 0, int, minimum=0, maximum=65535)
         self.tgtadm = Tgtadm(self.control_port)
         self.cp = Runner("cp", CP_FORMATS, package="coreutils", timeout=None)
         self.store = StateStore(self.pool_dir)
@@ -449,8 +445,11 @@ class TgtBackend(StorageArrayPlugin):
                 self.store.save(state)
             self._portal = self._check_portal()
             live = self._live()
+            self._repair_pending(state, live)
+            seen = copy.deepcopy(live)
             for name in sorted(state["groups"]):
                 self._reconcile(state, name, live)
+            self._note_resync(seen, live)
             self._clean_tmp()
             # under the lock: another run's _clean_tmp cannot remove the probe half-way
             self.reflink()
@@ -474,6 +473,76 @@ class TgtBackend(StorageArrayPlugin):
         for entry in os.listdir(self.store.tmp_dir):
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(self.store.tmp_dir, entry))
+                if not entry.startswith("reflink-probe."):
+                    self.note_repair("removed the partial copy %s of an interrupted run"
+                                     % os.path.join(self.store.tmp_dir, entry))
+
+    # Steps that change files outside the state's own atomic save are recorded in
+    # state["pending"] first (one save), and the entry dropped in the save that completes the
+    # operation. Under the lock, an entry can only be left by a run that was killed: finish it.
+    def _begin(self, state: dict, op: str, **what) -> dict:
+        entry = dict(what, op=op)
+        state.setdefault("pending", []).append(entry)
+        self.store.save(state)
+        fault_point("tgt.%s.pending" % op.split()[0])
+        return entry
+
+    def _repair_pending(self, state: dict, live: dict) -> None:
+        pending = state.get("pending") or []
+        if not pending:
+            return
+        named = set(lun["file"] for lun in state["luns"].values())
+        named.update(snap["file"] for snaps in state["snapshots"].values() for snap in snaps.values())
+        for entry in pending:
+            noted = len(self.repaired)
+            doomed = list(entry.get("remove") or [])
+            if entry.get("dest") and entry["dest"] not in named:
+                doomed.append(entry["dest"])  # put in place, never recorded: ours, and nobody's
+            for relative in doomed:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(self.pool_dir, relative))
+                    self.note_repair("removed %s, left by an interrupted %s"
+                                     % (os.path.join(self.pool_dir, relative), entry["op"]))
+            for user in entry.get("accounts") or []:
+                if user in live["accounts"] and user not in chap_users(state):
+                    self.tgtadm.delete_account(user)
+                    live["accounts"].discard(user)
+                    for target in live["targets"].values():  # tgtd unbinds a deleted account everywhere
+                        for key in ("accounts", "outgoing"):
+                            if user in target[key]:
+                                target[key].remove(user)
+                    self.note_repair("deleted the CHAP account %s an interrupted %s no longer needed"
+                                     % (user, entry["op"]))
+            if len(self.repaired) == noted:
+                self.note_repair("dropped the record of an interrupted %s (nothing was left to undo)" % entry["op"])
+        state["pending"] = []
+        self.store.save(state)
+
+    def _note_resync(self, seen: dict, live: dict) -> None:
+        """Say what re-syncing tgtd with the state changed (after a tgtd restart or a killed run)."""
+        before = dict((target["name"], target) for target in seen["targets"].values())
+        for target in live["targets"].values():
+            old = before.get(target["name"])
+            if old is None:
+                self.note_repair("re-created target %s in tgtd from the state" % target["name"])
+                continue
+            changes = []
+            if sorted(old["luns"]) != sorted(target["luns"]):
+                changes.append("LUNs %s -> %s" % (sorted(n for n in old["luns"] if n), sorted(n for n in target["luns"] if n)))
+            if sorted(old["acl"]) != sorted(target["acl"]):
+                changes.append("ACL")
+            if sorted(old["accounts"] + old["outgoing"]) != sorted(target["accounts"] + target["outgoing"]):
+                changes.append("CHAP accounts")
+            if changes:
+                self.note_repair("re-synced target %s with the state (%s)" % (target["name"], ", ".join(changes)))
+
+    def _check_free_file(self, relative: str) -> None:
+        """A LUN or snapshot file never replaces a file the state does not describe."""
+        path = os.path.join(self.pool_dir, relative)
+        if os.path.lexists(path):
+            raise InvalidStorageArrayEx(
+                "%s already exists and the state of pool %s does not describe it; its data is kept: move it away, "
+                "or use another name (nothing was changed)" % (path, self.pool_name))
 
     def _live(self) -> dict:
         return {"targets": self.tgtadm.targets(), "accounts": set(self.tgtadm.accounts())}
@@ -510,6 +579,7 @@ class TgtBackend(StorageArrayPlugin):
             while tid in live["targets"]:
                 tid += 1
             self.tgtadm.new_target(tid, group["target"])
+            fault_point("tgt.reconcile.target_made")
             target = {"tid": tid, "name": group["target"], "luns": {}, "accounts": [], "outgoing": [],
                       "acl": [], "sessions": []}
             live["targets"][tid] = target
@@ -534,6 +604,7 @@ class TgtBackend(StorageArrayPlugin):
                 if user not in target[key]:
                     self.tgtadm.bind_account(tid, user, outgoing)
                     target[key].append(user)
+        fault_point("tgt.reconcile.accounts_bound")
         # 3. logical units: LUN numbers from the state, backing files of this pool
         wanted_luns = {}
         for lun_name, number in group["luns"].items():
@@ -551,6 +622,7 @@ class TgtBackend(StorageArrayPlugin):
             if number not in target["luns"] and os.path.exists(path):
                 self.tgtadm.new_lun(tid, number, path, self._lun_params(lun))
                 target["luns"][number] = {"type": "disk", "path": path, "size_mb": None}
+        fault_point("tgt.reconcile.luns_added")
         # 4. open last
         for entry in want_acl:
             if entry not in target["acl"]:
@@ -587,10 +659,12 @@ class TgtBackend(StorageArrayPlugin):
                 for entry in list(target["acl"]) if target else []:
                     self.tgtadm.unbind(target["tid"], entry)
                     target["acl"].remove(entry)
+        fault_point("tgt.push.closed")
         for user, secret in sorted(secrets.items()):
             if user in live["accounts"]:
                 self.tgtadm.delete_account(user)
             self.tgtadm.new_account(user, secret)
+        fault_point("tgt.push.accounts_made")
         live = self._live()
         for name in sorted(affected):
             self._reconcile(state, name, live)
@@ -609,7 +683,14 @@ class TgtBackend(StorageArrayPlugin):
 
     def _commit_groups(self, old: dict, new: dict, names, secrets: dict) -> None:
         """Save ``new`` and push it to tgtd; on failure put ``old`` back (fail closed)."""
+        # accounts only ``old`` used are deleted by the push; a run killed before that leaves
+        # them to the next run (state["pending"]), never in tgtd for good
+        dropped = sorted(set(chap_users(old)) - set(chap_users(new)))
+        if dropped:
+            new.setdefault("pending", []).append({"op": "change of access group(s) %s" % ", ".join(names),
+                                                  "accounts": dropped})
         self.store.save(new)
+        fault_point("tgt.commit_groups.saved")
         try:
             self._push(new, names, secrets, old)
         except IPluginException:
@@ -623,6 +704,9 @@ class TgtBackend(StorageArrayPlugin):
                         self.tgtadm.delete_account(user)
                 self._push(old, [name for name in names if name in old["groups"]], {}, new)
             raise
+        if dropped:
+            new["pending"] = [entry for entry in new["pending"] if entry.get("accounts") != dropped]
+            self.store.save(new)
 
     def close(self) -> None:
         self.cache.clear(self._uuid or "")
@@ -830,7 +914,9 @@ class TgtBackend(StorageArrayPlugin):
             self._check_space("LUN '%s'" % name, size)
             lun = {"uuid": str(uuidlib.uuid4()), "file": name + LUN_SUFFIX, "size": size, "thin": bool(thin),
                    "created": time.time(), "parent": None, "parent_snapshot": None}
+            self._check_free_file(lun["file"])
             tmp = self._tmp(name)
+            entry = self._begin(state, "create_lun %s" % name, dest=lun["file"])
             try:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 try:
@@ -839,13 +925,19 @@ class TgtBackend(StorageArrayPlugin):
                         os.posix_fallocate(fd, 0, size)
                 finally:
                     os.close(fd)
+                fault_point("tgt.create_lun.tmp_made")
                 os.replace(tmp, self._lun_path(lun))
+                fault_point("tgt.create_lun.placed")
             except OSError as error:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
+                state["pending"].remove(entry)
+                self.store.save(state)
                 raise self._no_space("LUN '%s'" % name, error) from None
             state["luns"][name] = lun
+            state["pending"].remove(entry)
             self.store.save(state)
+            fault_point("tgt.create_lun.saved")
             return self._lun_record(state, name)
 
     def resize_lun(self, name, size):
@@ -863,8 +955,10 @@ class TgtBackend(StorageArrayPlugin):
                         os.posix_fallocate(handle.fileno(), old, size - old)
             except OSError as error:
                 raise self._no_space("LUN '%s'" % name, error) from None
+            fault_point("tgt.resize_lun.truncated")
             lun["size"] = size
             self.store.save(state)
+            fault_point("tgt.resize_lun.saved")
             # tgt reads the size when a LUN is added: add it again where it is mapped
             live = self._live()
             for group_name in sorted(g for g, group in state["groups"].items() if name in group["luns"]):
@@ -906,15 +1000,22 @@ class TgtBackend(StorageArrayPlugin):
                 number = group["luns"].pop(name)
                 if target is not None and number in target["luns"]:
                     self.tgtadm.delete_lun(target["tid"], number)
+            fault_point("tgt.delete_lun.unmapped")
             del state["luns"][name]
             state["snapshots"].pop(name, None)
-            self.store.save(state)
-            paths = [self._lun_path(lun)] + [self._snap_path(snap) for snap in snaps.values()]
-            for path in paths:
+            files = [lun["file"]] + [snap["file"] for snap in snaps.values()]
+            entry = {"op": "delete_lun %s" % name, "remove": files}
+            state.setdefault("pending", []).append(entry)
+            self.store.save(state)  # the LUN is gone and its files are recorded for removal, in one save
+            fault_point("tgt.delete_lun.saved")
+            for relative in files:
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
+                    os.unlink(os.path.join(self.pool_dir, relative))
             with contextlib.suppress(OSError):
                 os.rmdir(os.path.join(self.pool_dir, SNAP_DIR, name))
+            fault_point("tgt.delete_lun.removed")
+            state["pending"].remove(entry)
+            self.store.save(state)
 
     # --- snapshots ------------------------------------------------------------
     def _snap_record(self, state: dict, lun_name: str, name: str) -> dict:
@@ -968,11 +1069,22 @@ class TgtBackend(StorageArrayPlugin):
             for directory in (os.path.join(self.pool_dir, SNAP_DIR), os.path.join(self.pool_dir, SNAP_DIR, lun)):
                 with contextlib.suppress(FileExistsError):
                     os.mkdir(directory, 0o700)
+            self._check_free_file(snap["file"])
             tmp = self._tmp(name)
-            self._copy(source, tmp, 0o400, CreateSnapFailedEx)
-            os.replace(tmp, self._snap_path(snap))
+            entry = self._begin(state, "create_snapshot %s@%s" % (lun, name), dest=snap["file"])
+            try:
+                self._copy(source, tmp, 0o400, CreateSnapFailedEx)
+                fault_point("tgt.create_snapshot.copied")
+                os.replace(tmp, self._snap_path(snap))
+                fault_point("tgt.create_snapshot.placed")
+            except BaseException:
+                state["pending"].remove(entry)
+                self.store.save(state)
+                raise
             state["snapshots"].setdefault(lun, {})[name] = snap
+            state["pending"].remove(entry)
             self.store.save(state)
+            fault_point("tgt.create_snapshot.saved")
             return self._snap_record(state, lun, name)
 
     def delete_snapshot(self, lun, name):
@@ -987,9 +1099,15 @@ class TgtBackend(StorageArrayPlugin):
             del state["snapshots"][lun][name]
             if not state["snapshots"][lun]:
                 del state["snapshots"][lun]
+            entry = {"op": "delete_snapshot %s@%s" % (lun, name), "remove": [snap["file"]]}
+            state.setdefault("pending", []).append(entry)
             self.store.save(state)
+            fault_point("tgt.delete_snapshot.saved")
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._snap_path(snap))
+            fault_point("tgt.delete_snapshot.removed")
+            state["pending"].remove(entry)
+            self.store.save(state)
 
     def snapshot_is_current(self, lun, name):
         self._connect()
@@ -1009,11 +1127,14 @@ class TgtBackend(StorageArrayPlugin):
                     "that LUN '%s' is mapped to; unmap it first" % (name, ", ".join(groups), lun))
             tmp = self._tmp(lun)
             self._copy(self._snap_path(snap), tmp, 0o600, OperationFailedEx)
+            fault_point("tgt.restore_snapshot.copied")
             path = self._lun_path(record)
-            os.replace(tmp, path)
+            os.replace(tmp, path)  # a run killed after this has restored the data; the next restore redoes it
+            fault_point("tgt.restore_snapshot.placed")
             record["size"] = self._size(path, snap["size"])
             snap["lun_stat"] = self._stat_key(path)
             self.store.save(state)
+            fault_point("tgt.restore_snapshot.saved")
             return self._lun_record(state, lun)
 
     # --- clones ---------------------------------------------------------------
@@ -1026,12 +1147,25 @@ class TgtBackend(StorageArrayPlugin):
             if snapshot is not None:
                 source = self._snap_path(self._existing_snap(state, lun, snapshot))
             clone = {"uuid": str(uuidlib.uuid4()), "file": name + LUN_SUFFIX, "size": self._size(source, parent["size"]),
-                     "thin": parent["thin"], "created": time.time(), "parent": lun, "parent_snapshot": snapshot}
+                     "thin": parent["thin"], "created": time.time(), "parent": lun, "parent_snapshot": snapshot,
+                     # kept after a split: where the clone came from, so the clone module can prove it
+                     "origin": {"parent": lun, "parent_snapshot": snapshot, "parent_uuid": parent["uuid"]}}
+            self._check_free_file(clone["file"])
             tmp = self._tmp(name)
-            self._copy(source, tmp, 0o600, CloneFailedEx)
-            os.replace(tmp, self._lun_path(clone))
+            entry = self._begin(state, "create_clone %s" % name, dest=clone["file"])
+            try:
+                self._copy(source, tmp, 0o600, CloneFailedEx)
+                fault_point("tgt.create_clone.copied")
+                os.replace(tmp, self._lun_path(clone))
+                fault_point("tgt.create_clone.placed")
+            except BaseException:
+                state["pending"].remove(entry)
+                self.store.save(state)
+                raise
             state["luns"][name] = clone
+            state["pending"].remove(entry)
             self.store.save(state)
+            fault_point("tgt.create_clone.saved")
             return self._lun_record(state, name)
 
     def split_clone(self, name):
@@ -1043,7 +1177,13 @@ class TgtBackend(StorageArrayPlugin):
                 raise InvalidValueEx("LUN '%s' is not a clone (it has no parent)" % name, "name")
             clone["parent"] = clone["parent_snapshot"] = None
             self.store.save(state)
+            fault_point("tgt.split_clone.saved")
             return self._lun_record(state, name)
+
+    def clone_origin(self, name):
+        self._connect()
+        lun = self._state()["luns"].get(name)
+        return None if lun is None else lun.get("origin")
 
     # --- access groups ----------------------------------------------------------
     def _group_record(self, state: dict, name: str, accounts) -> dict:
@@ -1187,16 +1327,20 @@ class TgtBackend(StorageArrayPlugin):
                 raise StorageElementBusyEx("access group '%s' still has LUN(s) %s mapped; unmap them first or "
                                            "set force: true" % (name, ", ".join(sorted(group["luns"]))))
             old = copy.deepcopy(state)
-            # tgtd first: a run killed after this re-creates the target from the state and can be repeated
+            # tgtd first, the state last: a run killed in between leaves the group in the state, whose
+            # target the next run re-creates (its accounts gone: locked, fail closed) and can delete again
             target = self._find_target(self._live(), group["target"])
             if target is not None:
                 self.tgtadm.delete_target(target["tid"])
+            fault_point("tgt.delete_access_group.target_deleted")
             del state["groups"][name]
-            self.store.save(state)
             live = self._live()
             for user in sorted(set(chap_users(old)) - set(chap_users(state))):
                 if user in live["accounts"]:
                     self.tgtadm.delete_account(user)
+            fault_point("tgt.delete_access_group.accounts_deleted")
+            self.store.save(state)
+            fault_point("tgt.delete_access_group.saved")
 
     def chap_matches(self, name, chap):
         self._connect()

@@ -5,5 +5,6 @@ set -eux
 
 dir=$(mktemp -d)
 trap 'rm -rf "${dir}"' EXIT
+mkdir "${dir}/names"
 
 ansible-playbook -i inventory.ini -f 20 forks.yml -e "stormgmt_forks_dir=${dir}" "$@"

@@ -66,6 +66,50 @@ def test_invalid_port():
     assert "port" in info.value.msg
 
 
+@pytest.mark.parametrize("value, convert, bounds, expected", [
+    ("0.25", float, {}, 0.25), ("12", int, {}, 12), ("3600", float, {"maximum": 3600}, 3600.0),
+    ("TRUE", bool, {}, True), ("off", bool, {}, False), ("a/b", str, {}, "a/b"), ("", str, {}, ""),
+])
+def test_uri_option_accepts(value, convert, bounds, expected):
+    assert ServerURI("x:///y?p=%s" % value).option("p", None, convert, **bounds) == expected
+
+
+@pytest.mark.parametrize("value, convert, bounds, words", [
+    ("inf", float, {}, "is not valid: expected a number"),
+    ("nan", float, {}, "is not valid"),
+    ("1e308", float, {}, "is not valid"),
+    ("-1", float, {"minimum": 0}, "is not valid"),
+    ("%EF%BC%91", int, {}, "is not valid"),           # a full-width digit: int() would take it
+    ("\u0661", int, {}, "is not valid"),
+    (" 5", int, {}, "is not valid"),
+    ("70000", int, {"minimum": 0, "maximum": 65535}, "out of range: expected a whole number from 0 to 65535"),
+    ("0.01", float, {"minimum": 0.1, "maximum": 10, "unit": "seconds"},
+     "expected a number of seconds from 0.1 to 10"),
+    ("maybe", bool, {}, "expected true or false"),
+    ("a%0Ab", str, {}, "without control characters"),
+    ("a%E2%80%A8b", str, {}, "without control characters"),
+])
+def test_uri_option_refuses(value, convert, bounds, words):
+    with pytest.raises(ValueFormatEx) as info:
+        ServerURI("x:///y?p=%s" % value).option("p", None, convert, **bounds)
+    assert words in info.value.msg and info.value.msg.startswith("server URI parameter p=")
+    assert info.value.key == "server"
+
+
+def test_uri_option_given_twice_is_refused():
+    uri = ServerURI("x:///y?p=1&q=2&p=3")
+    assert uri.option("q", None, int) == 2
+    with pytest.raises(ValueFormatEx) as info:
+        uri.option("p", None, int)
+    assert "p is given more than once" in info.value.msg
+
+
+def test_unknown_uri_parameters_are_refused():
+    with pytest.raises(ValueFormatEx) as info:
+        ServerURI("x:///y?job_dealy=1&b=2").check_parameters(("job_delay",), "sim")
+    assert "unknown parameter(s) b, job_dealy; the sim backend reads job_delay" in info.value.msg
+
+
 def test_uri_option_conversion():
     uri = ServerURI("sim:///x.db?job_delay=0.25&bad=abc")
     assert uri.option("job_delay", 0.0, float) == 0.25

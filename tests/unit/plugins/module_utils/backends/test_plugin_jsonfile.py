@@ -62,7 +62,7 @@ def test_it_is_executable_and_uses_no_collection_code():
 def test_a_raw_session_as_the_protocol_document_describes(tmp_path):
     uri = "plugin+jsonfile://%s/array.json" % tmp_path
     answers = converse([
-        request(1, "plugin.info", api_version="1.0"),
+        request(1, "plugin.info", api_version="1.1"),
         request(2, "plugin.open", uri=uri, username=None, password=None),
         request(3, "create_lun", name="db01", pool="pool0", size=MiB, thin=True, qos=None),
         request(4, "create_lun", name="db01", pool="pool0", size=MiB, thin=True, qos=None),
@@ -72,7 +72,7 @@ def test_a_raw_session_as_the_protocol_document_describes(tmp_path):
     ])
     assert [a["id"] for a in answers] == [1, 2, 3, 4, 5, 6, 7]
     assert answers[0]["result"] == {"name": "jsonfile", "version": answers[0]["result"]["version"],
-                                    "api_version": "1.0", "types": ["array"]}
+                                    "api_version": "1.1", "types": ["array"]}
     assert answers[1]["result"] == {"block_size": 512, "min_lun_id": 1}
     assert answers[2]["result"]["name"] == "db01" and answers[2]["result"]["size"] == MiB
     assert answers[3]["error"]["data"] == {"error": "InvalidValueEx", "msg": "LUN 'db01' already exists", "key": "name"}
@@ -133,3 +133,25 @@ def test_chap_secrets_are_stored_hashed_and_the_file_is_private(tmp_path, open_b
     assert stat.S_IMODE(os.stat(str(path)).st_mode) == 0o600
     with pytest.raises(StorageElementBusyEx):
         backend.delete_lun("db01")
+
+
+# --- issue 10: bounded URI parameters (item 13) and clone lineage (item 1) -------------------------
+
+@pytest.mark.parametrize("value", ["inf", "1e308", "nan", "-1", "3601"])
+def test_job_delay_is_finite_and_bounded(tmp_path, value):
+    answers = converse([request(1, "plugin.open", uri="plugin+jsonfile://%s/a.json?job_delay=%s" % (tmp_path, value),
+                                username=None, password=None)])
+    assert answers[0]["error"]["data"]["error"] == "ValueFormatEx"
+    assert "job_delay" in answers[0]["error"]["data"]["msg"]
+    assert not (tmp_path / "a.json").exists()
+
+
+def test_clone_origin_is_kept_after_a_split(tmp_path, open_backend):
+    backend = open_backend("plugin+jsonfile://%s/array.json" % tmp_path)
+    parent = backend.create_lun("gold", "pool0", MiB, True, None)
+    assert backend.clone_origin("gold") is None  # not a clone
+    backend.create_clone("copy", "gold")
+    backend.split_clone("copy")
+    assert backend.get_lun("copy")["parent"] is None
+    assert backend.clone_origin("copy") == {"parent": "gold", "parent_snapshot": None, "parent_uuid": parent["uuid"]}
+    assert backend.clone_origin("nope") is None

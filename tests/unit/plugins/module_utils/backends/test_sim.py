@@ -129,15 +129,46 @@ def test_unwritable_location_is_a_clear_error(tmp_path, open_backend):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(InvalidStorageArrayEx) as info:
-        open_backend("sim://%s/sub/sim.db" % blocker).list_luns()
-    assert "cannot open the simulator state" in info.value.msg
+        open_backend("sim://%s/sub/sim.db?create=true" % blocker).list_luns()
+    assert "cannot create the directory %s/sub" % blocker in info.value.msg
+    assert blocker.read_text() == "x"
 
 
-@pytest.mark.parametrize("uri", ["sim://host/x.db", "sim:///x.db?job_delay=-1", "sim:///x.db?job_delay=soon"])
+@pytest.mark.parametrize("uri", ["sim://host/x.db", "sim:///x.db?job_delay=-1", "sim:///x.db?job_delay=soon",
+                                 "sim:///x.db?job_dealy=1", "sim:///", "sim:///x/"])
 def test_bad_sim_uris(uri, open_backend):
     with pytest.raises(ValueFormatEx) as info:
         open_backend(uri)
     assert info.value.key == "server"
+
+
+@pytest.mark.parametrize("value", ["inf", "1e308", "nan", "-inf", "3601", "1e3", "0x10", "1_000", "\u0661", "",
+                                   "1&job_delay=2"])
+def test_job_delay_is_finite_and_bounded(value, sim_path, open_backend):
+    """job_delay=inf or 1e308 wedged a LUN in BUSY_CREATE for ever; nan failed with a SQL constraint."""
+    with pytest.raises(ValueFormatEx) as info:
+        open_backend("sim://%s?job_delay=%s" % (sim_path, value)).create_lun("db01", "pool0", GiB, True, None)
+    assert "job_delay" in info.value.msg and info.value.key == "server"
+    assert not os.path.exists(sim_path)
+
+
+def test_largest_job_delay_still_ends(sim_path, open_backend):
+    backend = open_backend("sim://%s?job_delay=3600" % sim_path)
+    job = backend.create_lun("db01", "pool0", GiB, True, None)
+    assert job["status"] == "RUNNING" and backend.get_lun("db01")["state"] == "BUSY_CREATE"
+    row = backend._conn().execute("SELECT busy_until - created FROM luns").fetchone()[0]
+    assert 3599 < row <= 3601
+
+
+def test_an_element_a_former_release_wedged_for_ever_is_freed_by_the_upgrade(sim, sim_path, sim_uri, open_backend):
+    sim.create_lun("db01", "pool0", GiB, True, None)
+    db = sim._conn()
+    db.execute("UPDATE luns SET busy_state = 'BUSY_CREATE', busy_until = 9e999")  # job_delay=inf, schema 1
+    db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    sim.close()
+    again = open_backend(sim_uri)
+    assert again.get_lun("db01")["state"] == "ONLINE"
+    again.delete_lun("db01")
 
 
 # --- LUNs ---------------------------------------------------------------------
@@ -554,3 +585,104 @@ def test_clone_split_and_restore_run_as_jobs(slow_sim):
 def test_unknown_job(sim):
     with pytest.raises(InvalidValueEx):
         sim.job_status("0123")
+
+
+# --- schema 1 -> 2: a state an older release wrote opens and is upgraded ------------------------------
+
+# The tables of schema version 1, as the release before this one made them.
+SCHEMA_1 = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pools (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, total_sz INTEGER NOT NULL,
+    used_sz INTEGER NOT NULL DEFAULT 0,   -- reserved by thick LUNs
+    alloc_sz INTEGER NOT NULL DEFAULT 0,  -- provisioned (thin and thick)
+    description TEXT);
+CREATE TABLE IF NOT EXISTS luns (
+    id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, name TEXT NOT NULL UNIQUE,
+    pool_id INTEGER NOT NULL REFERENCES pools(id), size INTEGER NOT NULL, thin INTEGER NOT NULL,
+    qos TEXT, parent_id INTEGER REFERENCES luns(id), parent_snap_id INTEGER REFERENCES snapshots(id),
+    content_gen INTEGER NOT NULL DEFAULT 0, busy_state TEXT, busy_until REAL, created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS luns_parent ON luns(parent_id);
+CREATE INDEX IF NOT EXISTS luns_parent_snap ON luns(parent_snap_id);
+CREATE TABLE IF NOT EXISTS snapshots (
+    id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, name TEXT NOT NULL,
+    lun_id INTEGER NOT NULL REFERENCES luns(id), size INTEGER NOT NULL,
+    content_gen INTEGER NOT NULL, created REAL NOT NULL, UNIQUE (lun_id, name));
+CREATE TABLE IF NOT EXISTS access_groups (
+    id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, name TEXT NOT NULL UNIQUE,
+    chap_user TEXT, chap_hash TEXT, mutual_user TEXT, mutual_hash TEXT);
+CREATE TABLE IF NOT EXISTS group_entries (
+    group_id INTEGER NOT NULL REFERENCES access_groups(id), entry TEXT NOT NULL,
+    PRIMARY KEY (group_id, entry));
+CREATE TABLE IF NOT EXISTS mappings (
+    group_id INTEGER NOT NULL REFERENCES access_groups(id), lun_id INTEGER NOT NULL REFERENCES luns(id),
+    lun_number INTEGER NOT NULL, PRIMARY KEY (group_id, lun_id), UNIQUE (group_id, lun_number));
+CREATE INDEX IF NOT EXISTS mappings_lun ON mappings(lun_id);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, op TEXT NOT NULL, started REAL NOT NULL, until REAL NOT NULL);
+
+CREATE TABLE IF NOT EXISTS filesystems (
+    id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, name TEXT NOT NULL UNIQUE,
+    pool_id INTEGER NOT NULL REFERENCES pools(id), size INTEGER NOT NULL,
+    parent_id INTEGER REFERENCES filesystems(id), parent_snap_id INTEGER REFERENCES fs_snapshots(id),
+    export_opts TEXT NOT NULL DEFAULT '[]', created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS filesystems_parent ON filesystems(parent_id);
+CREATE INDEX IF NOT EXISTS filesystems_parent_snap ON filesystems(parent_snap_id);
+CREATE TABLE IF NOT EXISTS fs_snapshots (
+    id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, name TEXT NOT NULL,
+    fs_id INTEGER NOT NULL REFERENCES filesystems(id), size INTEGER NOT NULL, created REAL NOT NULL,
+    UNIQUE (fs_id, name));
+CREATE TABLE IF NOT EXISTS fs_exports (
+    fs_id INTEGER NOT NULL REFERENCES filesystems(id), kind TEXT NOT NULL, entry TEXT NOT NULL,
+    PRIMARY KEY (fs_id, kind, entry));
+"""
+
+
+def _schema_1_state(path: str) -> None:
+    """A schema 1 state: a LUN with an unsplit and a split clone, a file system exported to a group
+    that no longer exists, a LUN a job_delay=inf left busy, a copy a killed run left in .tmp."""
+    db = sqlite3.connect(path)
+    db.executescript(SCHEMA_1)
+    db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                   [("schema_version", "1"), ("uuid", "11111111-2222-3333-4444-555555555555"), ("created", "0")])
+    db.executemany("INSERT INTO pools (name, total_sz, description) VALUES (?, ?, ?)", sim_mod.DEFAULT_POOLS)
+    db.executemany("INSERT INTO luns (id, uuid, name, pool_id, size, thin, parent_id, busy_state, busy_until, created)"
+                   " VALUES (?, ?, ?, 1, ?, 1, ?, ?, ?, 0)", [
+                       (1, "u-gold", "gold", GiB, None, None, None),
+                       (2, "u-copy", "copy", GiB, 1, None, None),         # a clone of gold
+                       (3, "u-split", "split", GiB, None, None, None),    # split before: no lineage
+                       (4, "u-wedged", "wedged", GiB, None, "BUSY_CREATE", float("inf"))])
+    db.execute("UPDATE pools SET alloc_sz = ? WHERE id = 1", (4 * GiB,))
+    db.execute("INSERT INTO filesystems (id, uuid, name, pool_id, size, created) VALUES (1, 'u-home', 'home', 1, ?, 0)",
+               (GiB,))
+    db.execute("INSERT INTO fs_exports (fs_id, kind, entry) VALUES (1, 'group', 'gone')")
+    db.commit()
+    db.close()
+    root = path + ".fs"
+    os.makedirs(os.path.join(root, "home"))
+    os.makedirs(os.path.join(root, ".tmp", "0123abcd"))  # a copy a killed run of that release left
+
+
+@pytest.mark.parametrize("read_only", [True, False])
+def test_a_schema_1_state_opens_and_is_upgraded(sim_path, open_backend, read_only):
+    _schema_1_state(sim_path)
+    backend = open_backend("sim://%s" % sim_path)
+    backend.read_only = read_only  # check mode / storage_info: read an upgraded copy, write nothing
+    assert [lun["name"] for lun in backend.list_luns()] == ["copy", "gold", "split", "wedged"]
+    assert backend.get_lun("copy")["parent"] == "gold"
+    assert backend.clone_origin("copy") == {"parent": "gold", "parent_snapshot": None, "parent_uuid": "u-gold"}
+    assert backend.clone_origin("split") is None  # cannot be proven: the clone module leaves it alone
+    assert backend.get_lun("wedged")["state"] == "ONLINE"
+    assert backend.get_filesystem("home")["access_grp_names"] == []
+    assert backend.server_uuid == "11111111-2222-3333-4444-555555555555"
+    backend.close()
+    db = sqlite3.connect(sim_path)
+    version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+    db.close()
+    leftover = os.path.join(sim_path + ".fs", ".tmp", "0123abcd")
+    if read_only:
+        assert version == "1" and os.path.isdir(leftover)  # nothing written
+    else:
+        assert version == str(sim_mod.SCHEMA_VERSION) and not os.path.exists(leftover)
+        assert any("0123abcd" in text and "older release" in text for text in backend.repaired)
+        assert os.getxattr(sim_path, sim_mod.PATH_XATTR) == os.fsencode(sim_path)

@@ -11,6 +11,7 @@ module run is. These are the deliberately slower unit tests (a few seconds).
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
@@ -20,9 +21,15 @@ import traceback
 import pytest
 
 from ansible_collections.stormgmt.core.plugins.module_utils import _registry
+from ansible_collections.stormgmt.core.plugins.module_utils._access_group import (
+    AccessGroupResource,
+    access_group_argument_spec,
+)
 from ansible_collections.stormgmt.core.plugins.module_utils._engine import Waiter, converge
 from ansible_collections.stormgmt.core.plugins.module_utils._lun import LunResource, lun_argument_spec
+from ansible_collections.stormgmt.core.plugins.module_utils._runner import Runner
 from ansible_collections.stormgmt.core.plugins.module_utils.backends import sim as sim_mod
+from ansible_collections.stormgmt.core.plugins.module_utils.errors import InvalidStorageArrayEx
 
 MiB, GiB = 1024 ** 2, 1024 ** 3
 FORKS = 20
@@ -75,7 +82,7 @@ def _fork_creates(uri, index, go):
 @pytest.mark.parametrize("round_", range(3))
 def test_twenty_forks_creating_luns_lose_nothing(tmp_path, counters_ok, round_):
     # a fresh state file each round: the forks also race to create the schema
-    uri = "sim://%s/round%d/sim.db" % (tmp_path, round_)
+    uri = "sim://%s/round%d/sim.db?create=true" % (tmp_path, round_)
     queue, go = CTX.Queue(), CTX.Event()
     children = [CTX.Process(target=_report, args=(queue, _fork_creates, uri, index, go)) for index in range(FORKS)]
     for child in children:
@@ -110,7 +117,7 @@ def _fork_opens(uri, go):
 def test_twenty_forks_opening_a_new_state_file_at_once(tmp_path):
     # the first run of a playbook with forks=20: all of them find no state file yet
     for round_ in range(20):
-        uri = "sim://%s/new%d/sim.db" % (tmp_path, round_)
+        uri = "sim://%s/new%d/sim.db?create=true" % (tmp_path, round_)
         queue, go = CTX.Queue(), CTX.Event()
         children = [CTX.Process(target=_report, args=(queue, _fork_opens, uri, go)) for _number in range(FORKS)]
         for child in children:
@@ -119,6 +126,168 @@ def test_twenty_forks_opening_a_new_state_file_at_once(tmp_path):
         assert _results(queue, FORKS) == [2] * FORKS
         for child in children:
             child.join(PATIENCE)
+
+
+# --- 50 forks on one state file reached through two names (issue 10, item 4) ------------------------
+
+def converge_group_member(uri, group, initiator):
+    backend = _registry.connect(uri)
+    params = dict((key, spec.get("default")) for key, spec in access_group_argument_spec().items())
+    params.update(name=group, initiators=[initiator], append=True)
+    try:
+        return converge(AccessGroupResource(backend, params), False, Waiter(backend))
+    finally:
+        backend.close()
+
+
+def _fork_through(uri, index, go):
+    go.wait(PATIENCE)
+    lun = converge_lun(uri, "fork%02d" % index, "64M")
+    group = converge_group_member(uri, "shared", "iqn.2026-01.com.example:fork%02d" % index)
+    return [lun["changed"], group["changed"], lun["lun"]["name"]]
+
+
+def test_fifty_forks_through_a_symlink_and_a_hard_link_lose_nothing(tmp_path, counters_ok):
+    """Half of 50 processes reach one state file through a symlink, half through a hard link:
+    every LUN and every initiator each of them reported is kept (81 asked, 51 kept before)."""
+    state = tmp_path / "real" / "sim.db"
+    state.parent.mkdir()
+    converge_lun("sim://%s" % state, "first", "64M")  # made under its own name, which it records
+    names = tmp_path / "names"
+    names.mkdir()
+    (names / "symlink.db").symlink_to(state)
+    os.link(str(state), str(names / "hardlink.db"))
+    uris = ["sim://%s" % (names / ("symlink.db" if index % 2 else "hardlink.db")) for index in range(50)]
+    queue, go = CTX.Queue(), CTX.Event()
+    children = [CTX.Process(target=_report, args=(queue, _fork_through, uri, index, go))
+                for index, uri in enumerate(uris)]
+    for child in children:
+        child.start()
+    go.set()
+    outcomes = _results(queue, 50)
+    for child in children:
+        child.join(PATIENCE)
+        assert child.exitcode == 0
+    assert all(lun_changed and group_changed for lun_changed, group_changed, _name in outcomes)
+    backend = _registry.connect("sim://%s" % state)
+    try:
+        assert sorted(lun["name"] for lun in backend.list_luns()) == ["first"] + ["fork%02d" % i for i in range(50)]
+        group = backend.get_access_group("shared")
+        assert group["grp_entries"] == ["iqn.2026-01.com.example:fork%02d" % i for i in range(50)]
+        counters_ok(backend)
+    finally:
+        backend.close()
+    # one set of -wal/-shm files and one file system root: those of the real name
+    assert sorted(os.listdir(str(names))) == ["hardlink.db", "symlink.db"]
+    assert os.stat(str(state)).st_nlink == 2
+
+
+def test_a_hard_link_without_a_recorded_name_is_refused(tmp_path):
+    state = tmp_path / "sim.db"
+    converge_lun("sim://%s" % state, "first", "64M")
+    os.removexattr(str(state), sim_mod.PATH_XATTR)  # as a file system without extended attributes leaves it
+    os.link(str(state), str(tmp_path / "other.db"))
+    for path in (state, tmp_path / "other.db"):
+        backend = _registry.connect("sim://%s" % path)
+        with pytest.raises(InvalidStorageArrayEx) as info:
+            backend.list_luns()
+        assert "has 2 names (hard links)" in info.value.msg and "remove the extra hard links" in info.value.msg
+    assert sorted(os.listdir(str(tmp_path))) == ["other.db", "sim.db"]
+
+
+def test_the_second_name_a_killed_creation_left_is_removed(tmp_path):
+    """Killed right after linking the new state into place: its temporary name is a second hard
+    link; the next run that may write removes it (also where extended attributes are missing)."""
+    state = tmp_path / "sim.db"
+    converge_lun("sim://%s" % state, "first", "64M")
+    os.removexattr(str(state), sim_mod.PATH_XATTR)
+    dead = tmp_path / ("sim.db" + sim_mod.NEW_SUFFIX + "deadbeef_1_1")  # no such boot: its owner is gone
+    os.link(str(state), str(dead))
+    backend = _registry.connect("sim://%s" % state)
+    try:
+        assert [lun["name"] for lun in backend.list_luns()] == ["first"]
+        assert any(str(dead) in text for text in backend.repaired)
+    finally:
+        backend.close()
+    assert not dead.exists() and state.stat().st_nlink == 1
+
+
+# --- kill -9 in the middle of a file system copy (issue 10, item 5) -----------------------------------
+
+def _killed_halfway_through_the_copy(uri, source_kind):
+    real_executor = Runner.executor
+
+    def copy_half_then_die(argv, *args):
+        if os.path.basename(argv[0]) != "cp":
+            return real_executor(argv, *args)
+        source, dest = os.path.dirname(argv[-2]), argv[-1]  # cp ... SOURCE/. DEST
+        for name in sorted(os.listdir(source))[:5]:
+            with open(os.path.join(source, name), "rb") as src, open(os.path.join(dest, name), "wb") as dst:
+                dst.write(src.read())
+        os.kill(os.getpid(), signal.SIGKILL)  # kill -9, the copy half made
+
+    Runner.executor = staticmethod(copy_half_then_die)
+    backend = _registry.connect(uri)
+    if source_kind == "snapshot":
+        backend.create_fs_snapshot("data", "nightly")
+    else:
+        backend.create_fs_clone("copy", "data")
+    os._exit(3)
+
+
+@pytest.mark.parametrize("source_kind", ["snapshot", "clone"])
+def test_a_copy_killed_halfway_is_removed_by_the_next_run_of_any_module(tmp_path, source_kind, module_process):
+    uri = "sim://%s/sim.db" % tmp_path
+    backend = _registry.connect(uri)
+    directory = backend.create_filesystem("data", "pool0", GiB, {})["access_path"]
+    for index in range(20):
+        with open(os.path.join(directory, "file%02d" % index), "wb") as handle:
+            handle.write(os.urandom(4096))
+    scratch = os.path.join(backend.fs_root, ".tmp")
+    backend.close()
+    child = CTX.Process(target=_killed_halfway_through_the_copy, args=(uri, source_kind))
+    child.start()
+    child.join(PATIENCE)
+    assert child.exitcode == -signal.SIGKILL
+    left = os.listdir(scratch)
+    assert len(left) == 1 and len(os.listdir(os.path.join(scratch, left[0]))) == 5  # the partial copy
+    # the next run of any module against the server: here a LUN task that changes nothing
+    result = module_process("lun", dict(server=uri, name="unrelated", state="absent"))
+    assert result["changed"] is False and not result.get("failed"), result
+    assert os.listdir(scratch) == []
+    assert any("removed the partial copy %s" % os.path.join(scratch, left[0]) in text for text in result["repaired"])
+    assert "repaired: removed the partial copy" in json.dumps(result["warnings"])  # shown to the user too
+    # and the task that was killed converges
+    backend = _registry.connect(uri)
+    try:
+        if source_kind == "snapshot":
+            assert backend.get_fs_snapshot("data", "nightly") is None
+            backend.create_fs_snapshot("data", "nightly")
+            assert backend.fs_snapshot_is_current("data", "nightly")
+        else:
+            assert backend.get_filesystem("copy") is None
+            assert len(os.listdir(backend.create_fs_clone("copy", "data")["access_path"])) == 20
+        assert backend._conn().execute("SELECT COUNT(*) FROM scratch").fetchone()[0] == 0
+    finally:
+        backend.close()
+
+
+def test_a_copy_another_run_is_still_making_is_left_alone(tmp_path):
+    uri = "sim://%s/sim.db" % tmp_path
+    maker = _registry.connect(uri)
+    maker.create_filesystem("data", "pool0", GiB, {})
+    row_id, temp = maker._scratch_begin("snapshot 'nightly' of file system 'data'", "create_fs_snapshot",
+                                        ".snapshots/x/nightly")
+    os.mkdir(temp)  # this process is alive and "copying"
+    other = _registry.connect(uri)
+    try:
+        other.create_lun("unrelated", "pool0", GiB, True, None)
+        assert os.path.isdir(temp) and other.repaired == []
+    finally:
+        other.close()
+    maker._scratch_abandon(row_id, temp)
+    assert not os.path.exists(temp)
+    maker.close()
 
 
 # --- two forks racing for one name --------------------------------------------------
@@ -192,19 +361,6 @@ def _killed_during_group_update(uri, inside, never):
     backend.update_access_group("web", {"add_entries": ["iqn.2026-01.com.example:new"], "map": [{"name": "b", "lun_id": 2}]})
 
 
-class _HangingUUID:
-    def __init__(self, inside, never):
-        self.inside, self.never = inside, never
-
-    def uuid4(self):
-        _hold(self.inside, self.never)
-
-
-def _killed_during_schema_creation(uri, inside, never):
-    sim_mod.uuidlib = _HangingUUID(inside, never)  # the first uuid is drawn inside the schema transaction
-    _registry.connect(uri).list_luns()
-
-
 def _kill_inside(target, uri):
     inside, never = CTX.Event(), CTX.Event()
     child = CTX.Process(target=target, args=(uri, inside, never))
@@ -255,9 +411,23 @@ def test_sigkill_during_a_group_update_loses_no_mapping(tmp_path):
         backend.close()
 
 
-def test_sigkill_while_creating_the_schema(tmp_path, counters_ok):
-    uri = "sim://%s/new/sim.db" % tmp_path
-    _kill_inside(_killed_during_schema_creation, uri)
+def _killed_at(uri, point):
+    os.environ["STORMGMT_FAULT_POINT"] = point
+    _registry.connect(uri).list_luns()
+    os._exit(3)  # the point was not reached: the parent sees exit code 3 and fails
+
+
+@pytest.mark.parametrize("point", ["sim.create_state.temp_made", "sim.create_state.schema",
+                                   "sim.create_state.before_link", "sim.create_state.linked"])
+def test_sigkill_while_creating_the_state_file(tmp_path, counters_ok, point):
+    uri = "sim://%s/new/sim.db?create=true" % tmp_path
+    child = CTX.Process(target=_killed_at, args=(uri, point))
+    child.start()
+    child.join(PATIENCE)
+    assert child.exitcode == -signal.SIGKILL
+    # the state file is there complete or not at all: never empty, never half-made
+    state = tmp_path / "new" / "sim.db"
+    assert not state.exists() or state.stat().st_size > 0
     result = converge_lun(uri, "first", "1G")
     assert result["changed"] is True
     backend = _registry.connect(uri)
@@ -266,3 +436,6 @@ def test_sigkill_while_creating_the_schema(tmp_path, counters_ok):
         counters_ok(backend)
     finally:
         backend.close()
+    # and what the killed run was making is gone
+    assert [name for name in os.listdir(str(tmp_path / "new")) if ".new-" in name] == []
+    assert state.stat().st_nlink == 1

@@ -15,6 +15,7 @@ against the real tgtd in the ``iscsi`` molecule scenario and the conformance sui
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -340,6 +341,10 @@ def _target(tgtd, name):
     ("tgt:///srv/pool0?portal=127.0.0.1:99999", "HOST:PORT"),
     ("tgt:///srv/pool0?iqn_base=IQN.bad", "iqn_base"),
     ("tgt:///srv/pool0?control_port=x", "control_port"),
+    ("tgt:///srv/pool0?control_port=70000", "control_port=70000 is out of range"),
+    ("tgt:///srv/pool0?control_port=%D9%A3", "control_port"),
+    ("tgt:///srv/pool0?control_port=1&control_port=2", "control_port is given more than once"),
+    ("tgt:///srv/pool0?portal=127.0.0.1:3260%0A", "portal"),
     ("tgt:///srv/pool0?protal=127.0.0.1:3260", "unknown parameter(s) protal"),
 ])
 def test_bad_uri(uri, words):
@@ -673,3 +678,75 @@ def test_a_run_killed_half_way_leaves_a_state_that_opens(backend, pool):
     assert os.listdir(os.path.join(meta, "tmp")) == []
     again.create_snapshot("l1", "s1")
     assert again.get_snapshot("l1", "s1") is not None
+
+
+# --- issue 10: data first (items 1 and 11), what a killed run leaves (the fault points) -----------------
+
+def test_clone_origin_is_kept_after_a_split(backend):
+    array = backend()
+    parent = array.create_lun("gold", "pool0", MiB, True, None)
+    array.create_snapshot("gold", "s1")
+    array.create_clone("copy", "gold", "s1")
+    assert array.clone_origin("gold") is None
+    array.split_clone("copy")
+    assert array.get_lun("copy")["parent"] is None
+    assert array.clone_origin("copy") == {"parent": "gold", "parent_snapshot": "s1", "parent_uuid": parent["uuid"]}
+
+
+def test_a_file_the_state_does_not_describe_is_never_replaced(backend, pool):
+    array = backend()
+    foreign = os.path.join(pool, "db.img")
+    with open(foreign, "wb") as handle:
+        handle.write(b"someone's disk image")
+    array.create_lun("src", "pool0", MiB, True, None)
+    for make in (lambda: array.create_lun("db", "pool0", MiB, True, None), lambda: array.create_clone("db", "src")):
+        with pytest.raises(errors.InvalidStorageArrayEx) as info:
+            make()
+        assert "%s already exists and the state of pool pool0 does not describe it" % foreign in info.value.msg
+    with open(foreign, "rb") as handle:
+        assert handle.read() == b"someone's disk image"
+    assert array.get_lun("db") is None and _state(pool).get("pending", []) == []
+
+
+def test_deleting_a_group_with_mappings_needs_force_and_leaves_nothing_to_inherit(tgtd, backend):
+    array = backend()
+    array.create_lun("l1", "pool0", MiB, True, None)
+    array.create_access_group("g1", [HOST_A], [{"name": "l1", "lun_id": 3}], CHAP)
+    with pytest.raises(errors.StorageElementBusyEx) as info:
+        array.delete_access_group("g1")
+    assert "still has LUN(s) l1 mapped" in info.value.msg
+    assert _target(tgtd, "g1")["luns"][3][1] == MiB
+    array.delete_access_group("g1", force=True)
+    assert [t for t in tgtd.targets.values() if t["name"].endswith(":g1")] == []
+    assert CHAP["username"] not in tgtd.accounts
+    fresh = array.create_access_group("g1", [HOST_B], [], None)
+    assert fresh["luns"] == [] and fresh["chap_username"] is None
+    assert sorted(_target(tgtd, "g1")["luns"]) in ([], [0]) and _target(tgtd, "g1")["acl"] == [HOST_B]
+    assert array.get_lun("l1")["access_grp_names"] == []
+
+
+def _state(pool) -> dict:
+    with open(os.path.join(pool, ".stormgmt", "state.json")) as handle:
+        return json.load(handle)
+
+
+def test_the_next_run_finishes_what_a_killed_one_recorded(tgtd, backend, pool):
+    """State entries in "pending" are what a killed run left: the next connection removes the files
+    they name that the state does not describe, and says so."""
+    array = backend()
+    array.create_lun("keep", "pool0", MiB, True, None)
+    state = _state(pool)
+    for name in ("orphan.img", "gone.img"):
+        with open(os.path.join(pool, name), "wb") as handle:
+            handle.write(b"x")
+    state["pending"] = [{"op": "create_lun orphan", "dest": "orphan.img"},
+                        {"op": "delete_lun gone", "remove": ["gone.img"]},
+                        {"op": "create_lun keep", "dest": "keep.img"}]  # recorded by its save: kept
+    with open(os.path.join(pool, ".stormgmt", "state.json"), "w") as handle:
+        json.dump(state, handle)
+    again = backend()
+    assert again.get_lun("keep") is not None
+    assert sorted(os.listdir(pool)) == [".stormgmt", "keep.img"]
+    assert _state(pool)["pending"] == []
+    assert any("orphan.img, left by an interrupted create_lun orphan" in text for text in again.repaired)
+    assert any("gone.img, left by an interrupted delete_lun gone" in text for text in again.repaired)

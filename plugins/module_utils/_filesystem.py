@@ -71,6 +71,10 @@ class FilesystemResource(Resource):
     kind = "filesystem"
     noun = "file system"
 
+    @staticmethod
+    def needs_server(params: dict) -> bool:
+        return params.get("device") is None
+
     def __new__(cls, backend, params: dict):
         kind = cls
         if cls is FilesystemResource:

@@ -215,6 +215,10 @@ class Wanted:
 class MountResource(Resource):
     kind = "mount"
 
+    @staticmethod
+    def needs_server(params: dict) -> bool:
+        return params.get("filesystem") is not None
+
     def __init__(self, backend, params: dict) -> None:
         super().__init__(backend, params)
         path = params["path"]

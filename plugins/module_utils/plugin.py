@@ -27,7 +27,8 @@ Rules every backend follows (see docs/backend_guide.md):
 from __future__ import annotations
 
 import abc
-from urllib.parse import parse_qsl, urlsplit
+import re
+from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
 from ansible_collections.stormgmt.core.plugins.module_utils._cache import TTLCache
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
@@ -101,19 +102,58 @@ def check_abilities(abilities: dict) -> dict:
 
 # --- server URI ------------------------------------------------------------
 
+# query parameters whose value is a secret: Ansible's PASSWORD_MATCH words, plus secrets and tokens
+_SECRET_PARAMETER = re.compile(
+    r"(?:^|[-_. ])(?:pass(?:word|wd|wrd|phrase)?|pwd|secret|token|api_?key|credentials?)(?:$|[-_. ])", re.IGNORECASE)
+
+
+def uri_secrets(text) -> set:
+    """The secrets written into a ``server`` URI, as written and percent-decoded.
+
+    The password of the user information, read as loosely as Ansible's log sanitizer reads it
+    (whatever stands between the first ':' after '://', or in a text without a scheme, and the
+    last '@'), and the values of
+    query parameters named like secrets (``password=``, ``token=``...). Never raises: the module
+    glue hides these from every output before anything parses the URI, malformed or not.
+    """
+    if text is None:
+        return set()
+    text = text if isinstance(text, str) else str(text)
+    found = set()
+    start = text.find("://")
+    rest = text[start + 3:] if start >= 0 else text  # without a scheme: user:password@host
+    if not rest.startswith("/") and "@" in rest:
+        userinfo = rest[:rest.rindex("@")]
+        if ":" in userinfo:
+            found.add(userinfo.split(":", 1)[1])
+    query = text.partition("?")[2].partition("#")[0]
+    for pair in re.split(r"[&;]", query):
+        key, equals, value = pair.partition("=")
+        if equals and _SECRET_PARAMETER.search(unquote_plus(key)):
+            found.add(value)
+    found |= set(unquote(value) for value in found) | set(unquote_plus(value) for value in found)
+    return set(value for value in found if value)
+
+
 class ServerURI:
     """A parsed ``server`` option: ``scheme://[host[:port]]/path?key=value``.
 
-    Credentials in the URI are refused: they would end up in logs and results.
+    Credentials in the URI are refused: the user information (``user:password@``) and
+    query parameters named like secrets. Use the username and password options.
     """
 
     def __init__(self, text: str) -> None:
         if not isinstance(text, str) or "://" not in text:
             raise ValueFormatEx(
-                "server %r is not a URI: expected for example sim://, sim:///var/lib/stormgmt/sim.db "
+                "server %r is not a URI: expected for example sim:///var/lib/stormgmt/sim.db "
                 "or tgt:///srv/pool0?portal=127.0.0.1:3260" % (text,), "server")
-        parts = urlsplit(text)
-        if parts.username is not None or parts.password is not None:
+        try:
+            parts = urlsplit(text)
+        except ValueError as error:  # "Invalid IPv6 URL", a port that is not a number...
+            raise ValueFormatEx("server %r is not a valid URI: %s" % (text, error), "server") from None
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        if parts.username is not None or parts.password is not None or any(
+                _SECRET_PARAMETER.search(key) for key, _value in query):
             raise ValueFormatEx(
                 "server URI must not carry credentials; use the username and password options "
                 "(or STORMGMT_USERNAME / STORMGMT_PASSWORD)", "server")
@@ -125,7 +165,7 @@ class ServerURI:
         except ValueError:
             raise ValueFormatEx("server %r has an invalid port" % text, "server") from None
         self.path = parts.path or None
-        self.query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        self.query = dict(query)
 
     def option(self, key: str, default=None, convert=str):
         """A query parameter converted with ``convert``; a bad value is ValueFormatEx."""

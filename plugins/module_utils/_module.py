@@ -12,6 +12,8 @@ selection, check mode and diff, and the single place where exceptions become
 
 from __future__ import annotations
 
+import decimal
+import math
 import os
 import traceback
 
@@ -61,8 +63,26 @@ def connection_argument_spec() -> dict:
     )
 
 
+# whole-number options hold counts, seconds and sizes: at most what SQLite and file sizes hold
+_MAX_INTEGER = 2 ** 63 - 1
+
+
+def _unconvertible(value) -> bool:
+    """A value Ansible's int type would crash on rather than refuse: inf and nan (OverflowError,
+    a traceback), or 1e999999999 (an integer of a billion digits)."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, str):
+        try:
+            number = decimal.Decimal(value.strip())
+        except (decimal.DecimalException, ValueError):
+            return False  # not a number at all: the int type refuses it as it should
+        return not number.is_finite() or number.adjusted() > 18
+    return False
+
+
 def _bad_integer(spec: dict, params, where: str = "") -> str | None:
-    """Why an ``int`` option (or element) holds a bool or a negative number, or None.
+    """Why an ``int`` option (or element) does not hold a whole number from 0 to 2^63-1, or None.
 
     Ansible's int type lets ``true`` through as 1; counts and sizes are never negative.
     """
@@ -73,8 +93,8 @@ def _bad_integer(spec: dict, params, where: str = "") -> str | None:
         values = value if option.get("type") == "list" and isinstance(value, list) else [value]
         if "int" in (option.get("type"), option.get("elements")):
             for number in values:
-                if isinstance(number, bool) or (isinstance(number, int) and number < 0):
-                    return "%s%s must be a whole number of 0 or more, got %r" % (where, name, number)
+                if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= _MAX_INTEGER:
+                    return "%s%s must be a whole number from 0 to %d, got %r" % (where, name, _MAX_INTEGER, number)
         for item in values if option.get("options") else ():
             problem = _bad_integer(option["options"], item, "%s%s." % (where, name))
             if problem:
@@ -89,8 +109,18 @@ class StorageModule(AnsibleModule):
       no_log value from the start, so the invocation log (syslog/journal) and
       ``invocation.module_args`` of every result, argument errors included, show it masked;
     * the connection options given as "" are not set (an empty AWX credential field);
-    * every failure carries ``error``: argument spec errors get a seed-001 class.
+    * every failure carries ``error``: argument spec errors get a seed-001 class;
+    * whole-number options hold whole numbers from 0 to 2^63-1: no boolean, no negative number,
+      and no inf or nan, on which Ansible's int type would crash with a traceback.
     """
+
+    def __init__(self, argument_spec: dict, **kwargs) -> None:
+        self._held: dict = {}  # values Ansible's int type cannot take, kept out of its validation
+        super().__init__(argument_spec, **kwargs)
+        self.params.update(self._held)
+        problem = _bad_integer(self.argument_spec, self.params)
+        if problem:
+            self.fail_json(msg=problem, error="ValueFormatEx")
 
     def _load_params(self):
         super()._load_params()
@@ -99,6 +129,9 @@ class StorageModule(AnsibleModule):
                 del self.params[key]
         for text in [self.params.get(key) for key in _URI_OPTIONS] + [os.environ.get(SERVER_ENV)]:
             self.no_log_values.update(uri_secrets(text))
+        for key, option in self.argument_spec.items():
+            if option.get("type") == "int" and _unconvertible(self.params.get(key)):
+                self._held[key] = self.params.pop(key)
 
     def fail_json(self, msg, **kwargs):
         if "error" not in kwargs:
@@ -117,11 +150,7 @@ def new_module(argument_spec: dict, **kwargs) -> StorageModule:
     spec = connection_argument_spec()
     spec.update(argument_spec)
     kwargs.setdefault("supports_check_mode", True)
-    module = StorageModule(argument_spec=spec, **kwargs)
-    problem = _bad_integer(spec, module.params)
-    if problem:
-        module.fail_json(msg=problem, error="ValueFormatEx")
-    return module
+    return StorageModule(spec, **kwargs)
 
 
 class _NoServer:

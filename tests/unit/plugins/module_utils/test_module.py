@@ -259,10 +259,19 @@ def test_a_whole_lun_id_in_any_spelling_is_taken(sim_uri, sim, module):
     ("storage_info", dict(wait_timeout=False)),
     ("mount", dict(path="/mnt/x", state="absent", dump=True)),
     ("mount", dict(path="/mnt/x", state="absent", passno=-1)),
+    # Ansible's int type crashes on these (OverflowError, a traceback) or builds a billion-digit number
+    ("lun", dict(name="db01", size="1G", wait_timeout=float("inf"))),
+    ("lun", dict(name="db01", size="1G", wait_timeout="inf")),
+    ("lun", dict(name="db01", size="1G", wait_timeout=" -Infinity ")),
+    ("lun", dict(name="db01", size="1G", wait_timeout=float("nan"))),
+    ("lun", dict(name="db01", size="1G", wait_timeout="1e999999999")),
+    ("lun", dict(name="db01", size="1G", wait_timeout=2 ** 64)),
+    ("mount", dict(path="/mnt/x", state="absent", dump="nan")),
 ])
 def test_integer_options_take_whole_numbers_of_zero_or_more(name, args, sim_uri, sim_path, module):
     result = module(name, dict(args, server=sim_uri))
     assert result["failed"] is True and result["error"] == "ValueFormatEx", result
+    assert "whole number" in result["msg"] or "convert" in result["msg"], result["msg"]
     assert not os.path.exists(os.path.dirname(sim_path))
 
 

@@ -66,11 +66,16 @@ tgtadm -C "${control}" --op show --mode sys >/dev/null
 mkdir -p "${dir}/pool0"
 
 # --- the reference plug-in, its stderr kept ------------------------------------------------
-reference=$(cd ../../../../contrib/plugins 2>/dev/null && pwd || true)
-if [ ! -x "${reference}/stormgmt-plugin-jsonfile" ]; then
-    reference=$(python3 -c 'import ansible_collections.stormgmt.core as c, os; print(os.path.join(os.path.dirname(c.__file__), "contrib", "plugins"))' 2>/dev/null || true)
-fi
-[ -x "${reference}/stormgmt-plugin-jsonfile" ]
+# ansible-test runs a copy of the target: look in the collections path it sets, then nearby
+reference=
+IFS=: read -r -a roots <<<"${ANSIBLE_COLLECTIONS_PATH:-}:${ANSIBLE_COLLECTIONS_PATHS:-}"
+for candidate in "${roots[@]/%//ansible_collections/stormgmt/core/contrib/plugins}" "$(pwd)/../../../../contrib/plugins"; do
+    if [ -x "${candidate}/stormgmt-plugin-jsonfile" ]; then
+        reference=$(cd "${candidate}" && pwd)
+        break
+    fi
+done
+[ -n "${reference}" ] || { echo "the reference plug-in stormgmt-plugin-jsonfile was not found"; exit 1; }
 mkdir -p "${dir}/plugins"
 cat >"${dir}/plugins/stormgmt-plugin-scan" <<PLUGIN
 #!/bin/sh
@@ -84,8 +89,11 @@ export ANSIBLE_LOG_PATH="${dir}/ansible.log"
 export ANSIBLE_PIPELINING=true
 extra=(-e "scan_dir=${dir}" -e "scan_port=${port}" -e "scan_control=${control}")
 tgtd_answers() {
-    kill -0 "${tgtd_pid}" 2>/dev/null && tgtadm -C "${control}" --op show --mode sys >/dev/null 2>&1 \
-        || { echo "our tgtd (pid ${tgtd_pid}, control port ${control}) stopped answering"; ls -la /var/run/tgtd; exit 1; }
+    if ! kill -0 "${tgtd_pid}" 2>/dev/null || ! tgtadm -C "${control}" --op show --mode sys >/dev/null 2>&1; then
+        echo "our tgtd (pid ${tgtd_pid}, control port ${control}) stopped answering"
+        ls -la /var/run/tgtd
+        exit 1
+    fi
 }
 run() {  # name, ansible-playbook arguments...
     local name=$1

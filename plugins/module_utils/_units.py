@@ -23,6 +23,8 @@ _HUMAN = re.compile(r"^([0-9]*\.?[0-9]+)(?:\s*([A-Za-z]+))?\s*$")
 _COUNT = re.compile(r"^\s*[0-9]+\s*$")
 # the largest signed 64-bit number: what file sizes, SQLite and every array's API can hold
 MAX_SIZE = 2 ** 63 - 1
+# characters of the longest size text read ("9223372036854775807" is 19)
+_MAX_TEXT = 64
 
 
 def parse_size(value, what: str = "size") -> int:
@@ -65,6 +67,8 @@ def _decimal(number: Fraction) -> str:
 def _exact_bytes(value, what: str) -> Fraction:
     """A size string in bytes, as human_to_bytes reads it but without its float rounding."""
     text = str(value).strip()
+    if len(text) > _MAX_TEXT:  # the regular expressions backtrack quadratically on long digit runs
+        raise ValueFormatEx("%s %r... is not a size: longer than any size is written" % (what, text[:20]), what)
     match = _IEC.match(text)
     if match:
         text = "%s%sB" % (match.group(1), match.group(2).upper())

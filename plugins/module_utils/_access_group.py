@@ -16,6 +16,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import 
     unique,
     validate_name,
 )
+from ansible_collections.stormgmt.core.plugins.module_utils._units import parse_count
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     InvalidValueEx,
     NoSuchOperationEx,
@@ -73,12 +74,7 @@ def parse_luns(values) -> list:
             raise ValueFormatEx("each luns entry is a LUN name or {name, lun_id}, got %r" % (value,), "luns")
         validate_name(name, "LUN name")
         if lun_id is not None:
-            if isinstance(lun_id, bool):
-                raise ValueFormatEx("lun_id of LUN '%s' must be an integer, got %r" % (name, lun_id), "luns")
-            try:
-                lun_id = int(lun_id)
-            except (TypeError, ValueError):
-                raise ValueFormatEx("lun_id of LUN '%s' must be an integer, got %r" % (name, lun_id), "luns") from None
+            lun_id = parse_count(lun_id, "lun_id of LUN '%s'" % name, "luns")
             if not 0 <= lun_id <= MAX_LUN_ID:
                 raise InvalidValueEx("lun_id %d of LUN '%s' is outside 0-%d" % (lun_id, name, MAX_LUN_ID), "luns")
             if lun_id in seen_ids:

@@ -136,6 +136,11 @@ class Resource(abc.ABC):
         self.backend = backend
         self.params = params
 
+    @staticmethod
+    def needs_server(params: dict) -> bool:
+        """Whether a task with these options works on the storage server (then ``server`` is required)."""
+        return True
+
     @abc.abstractmethod
     def describe(self) -> str:
         """How messages name the object: "LUN 'db01'"."""

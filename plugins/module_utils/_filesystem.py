@@ -71,6 +71,10 @@ class FilesystemResource(Resource):
     kind = "filesystem"
     noun = "file system"
 
+    @staticmethod
+    def needs_server(params: dict) -> bool:
+        return params.get("device") is None
+
     def __new__(cls, backend, params: dict):
         kind = cls
         if cls is FilesystemResource:
@@ -84,13 +88,33 @@ def normalize_export(export: dict | None) -> dict | None:
         return None
     clients = sorted(unique(normalize_nfs_client(client) for client in export.get("clients") or []))
     groups = sorted(unique(validate_name(group, "access group name") for group in export.get("access_groups") or []))
-    options = []
+    options = {}
     for option in export.get("options") or []:
         if not isinstance(option, str) or not _EXPORT_OPTION.match(option.strip()):
             raise ValueFormatEx("export option %r is not valid: use exports(5) words such as rw, sync, "
                                 "no_root_squash or anonuid=1000" % (option,), "export")
-        options.append(option.strip())
-    return dict(clients=clients, access_groups=groups, options=unique(options))
+        option = option.strip()
+        other = options.setdefault(_export_setting(option), option)
+        if other != option:
+            raise InvalidValueEx("export options %r and %r contradict each other; keep one" % (other, option), "export")
+    # a set: with no two options on one setting, their order means nothing
+    return dict(clients=clients, access_groups=groups, options=sorted(options.values()))
+
+
+# exports(5) options that undo one another, by the setting they are about
+_EXPORT_OPPOSITE = {"ro": "rw", "async": "sync", "insecure": "secure", "insecure_locks": "secure_locks"}
+
+
+def _export_setting(option: str) -> str:
+    """The setting an export option is about: rw and ro -> rw, no_root_squash -> root_squash,
+    nohide -> hide, anonuid=1000 -> anonuid."""
+    if "=" in option:
+        return option.split("=", 1)[0]
+    option = _EXPORT_OPPOSITE.get(option, option)
+    for prefix in ("no_", "no"):
+        if option.startswith(prefix) and len(option) > len(prefix):
+            return option[len(prefix):]
+    return option
 
 
 class NetworkFilesystem(FilesystemResource):
@@ -206,7 +230,7 @@ class NetworkFilesystem(FilesystemResource):
         if self.export is not None:
             current = dict(clients=sorted(before.get("export_clients") or []),
                            access_groups=sorted(before.get("access_grp_names") or []),
-                           options=list(before.get("export_opts") or []))
+                           options=sorted(set(before.get("export_opts") or [])))
             if current != self.export:
                 self.backend.require("nfs_export", "change the export of %s" % self.describe())
                 steps.append("export")

@@ -161,6 +161,10 @@ def _absolute(value, what: str, key: str) -> str:
 class MountResource(Resource):
     kind = "mount"
 
+    @staticmethod
+    def needs_server(params: dict) -> bool:
+        return params.get("filesystem") is not None
+
     def __init__(self, backend, params: dict) -> None:
         super().__init__(backend, params)
         self.path = _absolute(params["path"], "mount point", "path")

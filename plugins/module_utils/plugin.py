@@ -29,7 +29,7 @@ from __future__ import annotations
 import abc
 import math
 import re
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
 from ansible_collections.stormgmt.core.plugins.module_utils._cache import TTLCache
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
@@ -103,10 +103,44 @@ def check_abilities(abilities: dict) -> dict:
 
 # --- server URI ------------------------------------------------------------
 
+# query parameters whose value is a secret: Ansible's PASSWORD_MATCH words, plus secrets and tokens
+_SECRET_PARAMETER = re.compile(
+    r"(?:^|[-_. ])(?:pass(?:word|wd|wrd|phrase)?|pwd|secret|token|api_?key|credentials?)(?:$|[-_. ])", re.IGNORECASE)
+
+
+def uri_secrets(text) -> set:
+    """The secrets written into a ``server`` URI, as written and percent-decoded.
+
+    The password of the user information, read as loosely as Ansible's log sanitizer reads it
+    (whatever stands between the first ':' after '://', or in a text without a scheme, and the
+    last '@'), and the values of
+    query parameters named like secrets (``password=``, ``token=``...). Never raises: the module
+    glue hides these from every output before anything parses the URI, malformed or not.
+    """
+    if text is None:
+        return set()
+    text = text if isinstance(text, str) else str(text)
+    found = set()
+    start = text.find("://")
+    rest = text[start + 3:] if start >= 0 else text  # without a scheme: user:password@host
+    if not rest.startswith("/") and "@" in rest:
+        userinfo = rest[:rest.rindex("@")]
+        if ":" in userinfo:
+            found.add(userinfo.split(":", 1)[1])
+    query = text.partition("?")[2].partition("#")[0]
+    for pair in re.split(r"[&;]", query):
+        key, equals, value = pair.partition("=")
+        if equals and _SECRET_PARAMETER.search(unquote_plus(key)):
+            found.add(value)
+    found |= set(unquote(value) for value in found) | set(unquote_plus(value) for value in found)
+    return set(value for value in found if value)
+
+
 class ServerURI:
     """A parsed ``server`` option: ``scheme://[host[:port]]/path?key=value``.
 
-    Credentials in the URI are refused: they would end up in logs and results.
+    Credentials in the URI are refused: the user information (``user:password@``) and
+    query parameters named like secrets (use the username and password options).
     Backends read their query parameters with :meth:`option`, which validates and
     bounds them in one place, and refuse parameters they do not know with
     :meth:`check_parameters`.
@@ -117,8 +151,13 @@ class ServerURI:
             raise ValueFormatEx(
                 "server %r is not a URI: expected for example sim:///var/lib/stormgmt/sim.db "
                 "or tgt:///srv/pool0?portal=127.0.0.1:3260" % (text,), "server")
-        parts = urlsplit(text)
-        if parts.username is not None or parts.password is not None:
+        try:
+            parts = urlsplit(text)
+        except ValueError as error:  # "Invalid IPv6 URL", a port that is not a number...
+            raise ValueFormatEx("server %r is not a valid URI: %s" % (text, error), "server") from None
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        if parts.username is not None or parts.password is not None or any(
+                _SECRET_PARAMETER.search(key) for key, _value in query):
             raise ValueFormatEx(
                 "server URI must not carry credentials; use the username and password options "
                 "(or STORMGMT_USERNAME / STORMGMT_PASSWORD)", "server")
@@ -130,10 +169,9 @@ class ServerURI:
         except ValueError:
             raise ValueFormatEx("server %r has an invalid port" % text, "server") from None
         self.path = parts.path or None
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
-        self.query = dict(pairs)
-        self._repeated = set(key for index, (key, _value) in enumerate(pairs)
-                             if key in (other for other, _v in pairs[:index]))
+        self.query = dict(query)
+        self._repeated = set(key for index, (key, _value) in enumerate(query)
+                             if key in (other for other, _v in query[:index]))
 
     def check_parameters(self, known, backend: str) -> None:
         """Refuse query parameters a backend does not read (a typo must not pass silently)."""

@@ -261,4 +261,8 @@ def make(kind: str, **fields) -> dict:
             record[field] = None
     if fields:
         raise ValueFormatEx("unknown field(s) for a %s record: %s" % (kind, ", ".join(sorted(fields))), sorted(fields)[0])
+    options = record.get("export_opts") if kind == "file_system" else None
+    if isinstance(options, list) and all(isinstance(option, str) for option in options):
+        # export options are a set (no two on one setting): one order, whatever the backend stored
+        record["export_opts"] = sorted(set(options))
     return validate(kind, record)

@@ -45,7 +45,7 @@ options:
   luns:
     description:
       - LUNs mapped to the group, each a LUN name or a mapping with C(name) and C(lun_id) (the LUN number the
-        initiators see, 0 to 16383).
+        initiators see, a whole number from 0 to 16383; V(1.5) or a boolean fails with C(ValueFormatEx)).
       - A LUN without C(lun_id) keeps its number when it is already mapped, else gets the lowest free one.
       - With O(append=false) the listed LUNs are exactly the ones mapped; LUNs not listed are unmapped.
         Not set leaves the mappings as they are.
@@ -98,8 +98,12 @@ seealso:
 """
 
 EXAMPLES = r"""
+# Every task names its storage server. These examples take it from the variable stormgmt_server (as the
+# stormgmt.core.provision role does), for example sim:///var/lib/stormgmt/sim.db or
+# tgt:///srv/pool0?portal=192.0.2.10:3260; module_defaults (group/stormgmt.core.storage) sets it once for a play.
 - name: Two hosts see two LUNs, with CHAP
   stormgmt.core.access_group:
+    server: "{{ stormgmt_server }}"
     name: web
     initiators:
       - iqn.2026-01.com.example:web1
@@ -114,6 +118,7 @@ EXAMPLES = r"""
 
 - name: Add one more host and keep everything else
   stormgmt.core.access_group:
+    server: "{{ stormgmt_server }}"
     name: web
     initiators:
       - iqn.2026-01.com.example:web3
@@ -121,6 +126,7 @@ EXAMPLES = r"""
 
 - name: Fibre Channel hosts
   stormgmt.core.access_group:
+    server: "{{ stormgmt_server }}"
     name: oracle
     initiators:
       - "21:00:00:24:ff:31:4c:5a"
@@ -128,6 +134,7 @@ EXAMPLES = r"""
 
 - name: NFS clients that file systems are exported to
   stormgmt.core.access_group:
+    server: "{{ stormgmt_server }}"
     name: lab
     clients:
       - 192.0.2.0/24
@@ -135,12 +142,14 @@ EXAMPLES = r"""
 
 - name: Turn CHAP off
   stormgmt.core.access_group:
+    server: "{{ stormgmt_server }}"
     name: web
     chap:
       state: absent
 
 - name: Delete the group, unmapping its LUNs
   stormgmt.core.access_group:
+    server: "{{ stormgmt_server }}"
     name: web
     state: absent
     force: true
@@ -203,7 +212,10 @@ action:
   type: str
   sample: update
 error:
-  description: Exception class of a failure (C(ValueFormatEx) for a malformed initiator, ...).
+  description:
+    - Exception class of a failure (C(ValueFormatEx) for a malformed initiator, ...).
+    - Also set for options refused before the task starts (C(MissingKeyEx), C(InvalidValueEx),
+      C(ValueFormatEx)), see the notes.
   returned: failed
   type: str
   sample: ValueFormatEx

@@ -61,13 +61,18 @@ seealso:
 """
 
 EXAMPLES = r"""
+# Every task names its storage server. These examples take it from the variable stormgmt_server (as the
+# stormgmt.core.provision role does), for example sim:///var/lib/stormgmt/sim.db or
+# tgt:///srv/pool0?portal=192.0.2.10:3260; module_defaults (group/stormgmt.core.storage) sets it once for a play.
 - name: Clone a LUN for a test environment
   stormgmt.core.clone:
+    server: "{{ stormgmt_server }}"
     name: db01-test
     lun: db01
 
 - name: Clone a snapshot and make the copy independent
   stormgmt.core.clone:
+    server: "{{ stormgmt_server }}"
     name: db01-restore
     lun: db01
     snapshot: before-upgrade
@@ -75,12 +80,14 @@ EXAMPLES = r"""
 
 - name: Clone a network file system from its nightly snapshot
   stormgmt.core.clone:
+    server: "{{ stormgmt_server }}"
     name: home-yesterday
     filesystem: home
     snapshot: nightly
 
 - name: Remove the test clone
   stormgmt.core.clone:
+    server: "{{ stormgmt_server }}"
     name: db01-test
     lun: db01
     state: absent
@@ -139,7 +146,10 @@ job:
   returned: when the backend ran a job
   type: dict
 error:
-  description: Exception class of a failure.
+  description:
+    - Exception class of a failure.
+    - Also set for options refused before the task starts (C(MissingKeyEx), C(InvalidValueEx),
+      C(ValueFormatEx)), see the notes.
   returned: failed
   type: str
   sample: OperationPreReqNotMetEx

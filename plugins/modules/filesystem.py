@@ -42,7 +42,8 @@ options:
     type: str
   size:
     description:
-      - Size (quota) of a network file system in bytes, or a number with a unit (V(512M), V(10G), V(10GiB)).
+      - Size (quota) of a network file system in bytes, or a number with a unit (V(512M), V(10G), V(1.5G), V(10GiB))
+        that comes to a whole number of bytes; V(1.5) or a boolean fails with C(ValueFormatEx).
       - Required to create it. Another size resizes it; it cannot shrink below the space its files use.
       - The simulator counts the size in its pool; it does not stop writes beyond it.
     type: raw
@@ -68,6 +69,9 @@ options:
       options:
         description:
           - Export options as in C(exports(5)), for example V(rw), V(sync), V(no_root_squash).
+          - A set - their order does not matter (records list them sorted). Options that contradict each other
+            (V(rw) and V(ro), V(root_squash) and V(no_root_squash), two values of V(anonuid=)...) fail with
+            C(InvalidValueEx).
         type: list
         elements: str
   device:
@@ -125,9 +129,13 @@ seealso:
 """
 
 EXAMPLES = r"""
+# A task that works on the storage server names it (one on a device or image file of the host needs none).
+# These examples take it from the variable stormgmt_server (as the stormgmt.core.provision role does), for
+# example sim:///var/lib/stormgmt/sim.db or tgt:///srv/pool0?portal=192.0.2.10:3260; module_defaults
+# (group/stormgmt.core.storage) sets it once for a play.
 - name: A network file system of 10 GiB, exported to one network, on the simulator
   stormgmt.core.filesystem:
-    server: sim:///var/lib/stormgmt/sim.db?create=true  # create=true: make /var/lib/stormgmt if missing
+    server: "{{ stormgmt_server }}"
     name: home
     size: 10G
     export:
@@ -136,7 +144,7 @@ EXAMPLES = r"""
 
 - name: Grow it
   stormgmt.core.filesystem:
-    server: sim:///var/lib/stormgmt/sim.db
+    server: "{{ stormgmt_server }}"
     name: home
     size: 20G
 
@@ -153,7 +161,7 @@ EXAMPLES = r"""
 
 - name: Delete the network file system with its snapshots
   stormgmt.core.filesystem:
-    server: sim:///var/lib/stormgmt/sim.db
+    server: "{{ stormgmt_server }}"
     name: home
     state: absent
     force: true
@@ -250,7 +258,10 @@ job:
   returned: when the backend ran a job
   type: dict
 error:
-  description: Exception class of a failure.
+  description:
+    - Exception class of a failure.
+    - Also set for options refused before the task starts (C(MissingKeyEx), C(InvalidValueEx),
+      C(ValueFormatEx)), see the notes.
   returned: failed
   type: str
   sample: FileSystemBusyEx

@@ -36,6 +36,8 @@ options:
     description:
       - Size in bytes, or a number with a unit as Ansible's C(human_to_bytes) reads it (V(512M), V(10G), V(1.5T);
         binary multiples), or an IEC unit (V(10GiB)).
+      - It must come to a whole number of bytes - V(1.5G) does; V(1.5), V(1.1T) (1209462790553.6 bytes), a boolean,
+        zero or a negative number fail with C(ValueFormatEx) and change nothing.
       - Required to create the LUN. A larger size grows an existing LUN; a smaller one fails unless
         O(allow_shrink=true).
     type: raw
@@ -79,13 +81,18 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Create a 10 GiB thin LUN in the default pool of the simulator
+# Every task names its storage server. These examples take it from the variable stormgmt_server (as the
+# stormgmt.core.provision role does), for example sim:///var/lib/stormgmt/sim.db or
+# tgt:///srv/pool0?portal=192.0.2.10:3260; module_defaults (group/stormgmt.core.storage) sets it once for a play.
+- name: Create a 10 GiB thin LUN in the default pool
   stormgmt.core.lun:
+    server: "{{ stormgmt_server }}"
     name: db01
     size: 10G
 
 - name: Grow it to 20 GiB, with a QoS level
   stormgmt.core.lun:
+    server: "{{ stormgmt_server }}"
     name: db01
     size: 20GiB
     qos: gold
@@ -102,6 +109,7 @@ EXAMPLES = r"""
 
 - name: Delete a LUN together with its snapshots and mappings
   stormgmt.core.lun:
+    server: "{{ stormgmt_server }}"
     name: db01
     state: absent
     force: true
@@ -215,7 +223,10 @@ job:
       description: C(RUNNING), C(COMPLETE) or C(ERROR).
       type: str
 error:
-  description: Exception class of a failure (C(InvalidValueEx), C(StorageElementBusyEx), ...).
+  description:
+    - Exception class of a failure (C(InvalidValueEx), C(StorageElementBusyEx), ...).
+    - Also set for options refused before the task starts (C(MissingKeyEx), C(InvalidValueEx),
+      C(ValueFormatEx)), see the notes.
   returned: failed
   type: str
   sample: StorageElementBusyEx

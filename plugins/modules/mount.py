@@ -122,16 +122,20 @@ seealso:
 """
 
 EXAMPLES = r"""
+# A task that works on the storage server names it (one on a device or image file of the host needs none).
+# These examples take it from the variable stormgmt_server (as the stormgmt.core.provision role does), for
+# example sim:///var/lib/stormgmt/sim.db or tgt:///srv/pool0?portal=192.0.2.10:3260; module_defaults
+# (group/stormgmt.core.storage) sets it once for a play.
 - name: Mount a simulator file system (exported to this host) on /srv/home
   stormgmt.core.mount:
-    server: sim:///var/lib/stormgmt/sim.db
+    server: "{{ stormgmt_server }}"
     path: /srv/home
     filesystem: home
     state: mounted
 
 - name: Mount one directory of it read-only, without set-user-ID programs or devices
   stormgmt.core.mount:
-    server: sim:///var/lib/stormgmt/sim.db
+    server: "{{ stormgmt_server }}"
     path: /srv/projects
     filesystem: home
     share_path: projects
@@ -210,7 +214,10 @@ action:
   type: str
   sample: mount
 error:
-  description: Exception class of a failure.
+  description:
+    - Exception class of a failure.
+    - Also set for options refused before the task starts (C(MissingKeyEx), C(InvalidValueEx),
+      C(ValueFormatEx)), see the notes.
   returned: failed
   type: str
   sample: FileSystemAlreadyMountedEx

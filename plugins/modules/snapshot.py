@@ -50,24 +50,31 @@ seealso:
 """
 
 EXAMPLES = r"""
+# Every task names its storage server. These examples take it from the variable stormgmt_server (as the
+# stormgmt.core.provision role does), for example sim:///var/lib/stormgmt/sim.db or
+# tgt:///srv/pool0?portal=192.0.2.10:3260; module_defaults (group/stormgmt.core.storage) sets it once for a play.
 - name: Snapshot a LUN before an upgrade
   stormgmt.core.snapshot:
+    server: "{{ stormgmt_server }}"
     name: before-upgrade
     lun: db01
 
 - name: Roll the LUN back to it
   stormgmt.core.snapshot:
+    server: "{{ stormgmt_server }}"
     name: before-upgrade
     lun: db01
     state: restored
 
 - name: Snapshot a network file system
   stormgmt.core.snapshot:
+    server: "{{ stormgmt_server }}"
     name: nightly
     filesystem: home
 
 - name: Drop the snapshot
   stormgmt.core.snapshot:
+    server: "{{ stormgmt_server }}"
     name: before-upgrade
     lun: db01
     state: absent
@@ -128,7 +135,10 @@ job:
   returned: when the backend ran a job
   type: dict
 error:
-  description: Exception class of a failure (C(SnapRestoreNotSafeEx), C(OperationPreReqNotMetEx), ...).
+  description:
+    - Exception class of a failure (C(SnapRestoreNotSafeEx), C(OperationPreReqNotMetEx), ...).
+    - Also set for options refused before the task starts (C(MissingKeyEx), C(InvalidValueEx),
+      C(ValueFormatEx)), see the notes.
   returned: failed
   type: str
   sample: SnapRestoreNotSafeEx

@@ -44,8 +44,12 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Everything the simulator holds
+# Every task names its storage server. These examples take it from the variable stormgmt_server (as the
+# stormgmt.core.provision role does), for example sim:///var/lib/stormgmt/sim.db or
+# tgt:///srv/pool0?portal=192.0.2.10:3260; module_defaults (group/stormgmt.core.storage) sets it once for a play.
+- name: Everything the storage server holds
   stormgmt.core.storage_info:
+    server: "{{ stormgmt_server }}"
   register: facts
 
 - name: Show the LUN names and sizes
@@ -54,6 +58,7 @@ EXAMPLES = r"""
 
 - name: Only the pools and what the backend can do
   stormgmt.core.storage_info:
+    server: "{{ stormgmt_server }}"
     gather_subset: [pools, abilities]
   register: caps
 
@@ -105,7 +110,10 @@ storage:
       elements: dict
       returned: when O(gather_subset) has V(filesystems) or V(all)
 error:
-  description: Exception class of a failure (C(InvalidStorageArrayEx) for a state file that cannot be read, ...).
+  description:
+    - Exception class of a failure (C(InvalidStorageArrayEx) for a state file that cannot be read, ...).
+    - Also set for options refused before the task starts (C(MissingKeyEx), C(InvalidValueEx),
+      C(ValueFormatEx)), see the notes.
   returned: failed
   type: str
   sample: InvalidStorageArrayEx

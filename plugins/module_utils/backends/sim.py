@@ -243,8 +243,9 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
         #: the state file; symlinks resolved here, a hard link to the recorded name when it is opened
         self.path = os.path.realpath(given)
         self.job_delay = uri.option("job_delay", 0.0, float, minimum=0, maximum=MAX_JOB_DELAY, unit="seconds")
-        #: create=true: make the state's directory when it does not exist (else that is an error)
-        self.create = uri.option("create", False, bool)
+        #: create=true: make the state's directory when it does not exist (else that is an error);
+        #: sim:// alone names the default place, whose directory is always made (no typo can lead there)
+        self.create = uri.option("create", not uri.path, bool)
         self._db = None
         self._uuid = None
 

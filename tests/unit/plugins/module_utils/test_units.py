@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.stormgmt.core.plugins.module_utils._units import format_size, parse_size, round_up
-from ansible_collections.stormgmt.core.plugins.module_utils.errors import ValueFormatEx
+from ansible_collections.stormgmt.core.plugins.module_utils._units import (
+    MAX_SIZE,
+    format_size,
+    parse_count,
+    parse_size,
+    round_up,
+)
+from ansible_collections.stormgmt.core.plugins.module_utils.errors import InvalidValueEx, ValueFormatEx
 
 KiB, MiB, GiB, TiB = 1024, 1024 ** 2, 1024 ** 3, 1024 ** 4
 
@@ -32,6 +38,10 @@ KiB, MiB, GiB, TiB = 1024, 1024 ** 2, 1024 ** 3, 1024 ** 4
     ("1.5TiB", TiB + TiB // 2),
     ("2MiB", 2 * MiB),
     (1 * GiB, GiB),
+    ("0.5K", 512),
+    (2048.0, 2048),
+    ("1234567890123456789", 1234567890123456789),  # exact: a float would make it ...768
+    ("7.5E", 15 * 1024 ** 6 // 2),
 ])
 def test_sizes_users_write(value, expected):
     assert parse_size(value) == expected
@@ -42,12 +52,40 @@ def test_sizes_users_write(value, expected):
     "", "   ", "ten", "10X", "10Gb", "G", "1e3", "10 G B", "1,5G",  # not sizes
     None, True, False, [], {},                                 # not even strings
     float("inf"), float("-inf"), float("nan"),                # YAML .inf / .nan
+    1.5, "1.5", "1.5B", "0.3K", "1.1T", 512.25,                # not a whole number of bytes
+    "9" * 5000, "9" * 65, "1" * 100000 + "X",                   # longer than a size is written
 ])
 def test_bad_sizes_are_value_format(value):
     with pytest.raises(ValueFormatEx) as info:
         parse_size(value, "size")
     assert info.value.key == "size"
     assert "size" in info.value.msg
+
+
+@pytest.mark.parametrize("value", [MAX_SIZE + 1, "8E", "9" * 30, "9" * 64, 1e300])
+def test_sizes_beyond_any_storage_are_invalid(value):
+    with pytest.raises(InvalidValueEx) as info:
+        parse_size(value, "size")
+    assert info.value.key == "size"
+
+
+def test_a_fraction_names_the_bytes_it_comes_to():
+    with pytest.raises(ValueFormatEx) as info:
+        parse_size("1.1T")
+    assert "1209462790553.6 bytes" in info.value.msg
+
+
+@pytest.mark.parametrize("value, expected", [(0, 0), (7, 7), ("7", 7), (" 7 ", 7), (7.0, 7), (16383, 16383)])
+def test_whole_numbers(value, expected):
+    assert parse_count(value, "lun_id") == expected
+
+
+@pytest.mark.parametrize("value", [1.5, "1.5", True, False, None, "", "-1", "+1", "0x10", "1e3", "٣",
+                                   float("nan"), float("inf"), [1], {}])
+def test_not_whole_numbers(value):
+    with pytest.raises(ValueFormatEx) as info:
+        parse_count(value, "lun_id of LUN 'a'", "luns")
+    assert info.value.key == "luns" and "lun_id" in info.value.msg
 
 
 def test_error_names_the_option():

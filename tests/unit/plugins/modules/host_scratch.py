@@ -44,7 +44,7 @@ class Scratch:
     def __init__(self, root: str) -> None:
         self.root = os.path.realpath(root)
         self.fstab = os.path.join(self.root, "fstab")
-        self.server = "sim://" + os.path.join(self.root, "state", "sim.db")
+        self.server = "sim://" + os.path.join(self.root, "state", "sim.db") + "?create=true"
 
     def path(self, *parts: str) -> str:
         return os.path.join(self.root, *parts)

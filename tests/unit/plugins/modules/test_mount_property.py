@@ -59,7 +59,7 @@ class World:
     def __init__(self) -> None:
         self.root = os.path.realpath(tempfile.mkdtemp(prefix="stormgmt-prop-"))
         self.fstab = os.path.join(self.root, "fstab")
-        self.backend = connect("sim://" + os.path.join(self.root, "state", "sim.db"))
+        self.backend = connect("sim://" + os.path.join(self.root, "state", "sim.db") + "?create=true")
         self.backend.create_filesystem("fs1", self.backend.default_pool(), 1 << 20,
                                        dict(clients=["localhost"], access_groups=[], options=[]))
         self.share = self.backend.get_filesystem("fs1")["access_path"]

@@ -19,14 +19,13 @@ job; the element is BUSY_* until the delay has passed.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import os
 import sqlite3
 import time
 import uuid as uuidlib
 
 from ansible_collections.stormgmt.core.plugins.module_utils import records
+from ansible_collections.stormgmt.core.plugins.module_utils._secrets import hash_secret, secret_matches
 from ansible_collections.stormgmt.core.plugins.module_utils._units import format_size
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     InvalidStorageArrayEx,
@@ -83,29 +82,10 @@ CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, op TEXT NOT NULL, started REAL NOT NULL, until REAL NOT NULL);
 """
 
-_PBKDF2_ROUNDS = 50000
-
 
 def default_state_path() -> str:
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
     return os.path.join(base, "stormgmt", "sim.db")
-
-
-def hash_secret(secret: str, salt: bytes | None = None) -> str:
-    salt = salt if salt is not None else os.urandom(16)
-    digest = hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8"), salt, _PBKDF2_ROUNDS)
-    return "pbkdf2_sha256$%d$%s$%s" % (_PBKDF2_ROUNDS, salt.hex(), digest.hex())
-
-
-def secret_matches(secret: str, stored: str | None) -> bool:
-    if not stored:
-        return False
-    try:
-        _algo, rounds, salt, digest = stored.split("$")
-        candidate = hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8"), bytes.fromhex(salt), int(rounds))
-    except ValueError:
-        return False
-    return hmac.compare_digest(candidate.hex(), digest)
 
 
 def _fs_half():

@@ -61,8 +61,8 @@ from ansible_collections.stormgmt.core.plugins.module_utils._runner import (
     opt_val,
     positional,
 )
+from ansible_collections.stormgmt.core.plugins.module_utils._secrets import hash_secret, secret_matches
 from ansible_collections.stormgmt.core.plugins.module_utils._units import format_size
-from ansible_collections.stormgmt.core.plugins.module_utils.backends.sim import hash_secret, secret_matches
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     CloneFailedEx,
     CreateSnapFailedEx,

@@ -22,6 +22,8 @@ from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     StorageElementBusyEx,
     ValueFormatEx,
 )
+from ansible_collections.stormgmt.core.plugins.module_utils.plugin import FileSystemPlugin
+from ansible_collections.stormgmt.core.plugins.module_utils.records import ABILITY_AVAILABLE
 
 MAX_LUN_ID = 16383  # SAM-5 flat space addressing
 
@@ -134,6 +136,10 @@ class AccessGroupResource(Resource):
             if mapped and not self.params["force"]:
                 raise StorageElementBusyEx("%s still has LUN(s) %s mapped; unmap them first or set force: true"
                                            % (self.describe(), ", ".join(mapped)))
+            exporting = self._exporting()
+            if exporting and not self.params["force"]:
+                raise StorageElementBusyEx("%s is named by the export of file system(s) %s; take it out of their "
+                                           "export first or set force: true" % (self.describe(), ", ".join(exporting)))
             return Plan("delete", after=None, steps=["delete"])
         self.backend.require("access_groups", "manage %s" % self.describe())
         self._check_abilities()
@@ -162,6 +168,12 @@ class AccessGroupResource(Resource):
         if not changes:
             return Plan()
         return Plan("update", after=after, steps=["update"], changes=changes)
+
+    def _exporting(self) -> list:
+        """File systems whose export names this group (deleting it takes it out of them)."""
+        if not isinstance(self.backend, FileSystemPlugin) or self.backend.ability("nfs_export") not in ABILITY_AVAILABLE:
+            return []
+        return sorted(fs["name"] for fs in self.backend.list_filesystems() if self.name in (fs.get("access_grp_names") or []))
 
     def _check_abilities(self) -> None:
         kinds = set(initiator_type(entry) for entry in self.initiators or [])

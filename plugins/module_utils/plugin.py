@@ -342,6 +342,12 @@ class FileSystemPlugin(StoragePlugin):
     def set_export(self, name: str, export: dict) -> dict:
         _unsupported(self, "change exports")
 
+    def check_export(self, export: dict) -> dict:
+        """Check ``export`` ({clients, access_groups, options}) for this server before anything
+        changes (InvalidValueEx for a client or option the server cannot serve) and return it in
+        the form its records carry. The default takes it as it is."""
+        return export
+
     def delete_filesystem(self, name: str, force: bool = False) -> None:
         _unsupported(self, "delete file systems")
 

@@ -515,7 +515,8 @@ class TgtBackend(StorageArrayPlugin):
         tid = target["tid"]
         locked = self._locked(group, live["accounts"])
         chap = group.get("chap") or {}
-        want_acl = [] if locked else list(group["entries"])
+        # NFS clients share the groups (the file half exports to them); the ACL admits initiators only
+        want_acl = [] if locked else [entry for entry in group["entries"] if entry[:4].lower() in ("iqn.", "eui.", "naa.")]
         want_in = [chap["username"]] if chap and not locked else []
         want_out = [chap["mutual_username"]] if chap.get("mutual_username") and not locked else []
         # 1. close first: entries that must go, so nobody slips in during the change
@@ -1079,9 +1080,13 @@ class TgtBackend(StorageArrayPlugin):
             raise OperationPreReqNotMetEx("access group '%s' does not exist" % name, "name")
         return group
 
-    @staticmethod
-    def _check_entries(name: str, entries) -> None:
+    #: a backend with a file half (LinuxBackend) lets access groups hold NFS clients too
+    nfs_clients = False
+
+    def _check_entries(self, name: str, entries) -> None:
         for entry in entries:
+            if self.nfs_clients and entry[:4].lower() not in ("iqn.", "eui.", "naa.") and not entry.startswith("0x"):
+                continue
             if entry[:4].lower() not in ("iqn.", "eui.", "naa.") or initiator_type(entry) == "wwpn":
                 raise InvalidValueEx(
                     "access group '%s': %r is not an iSCSI initiator name; tgt access groups admit iSCSI "

@@ -772,6 +772,26 @@ class Ganesha:
         self._apply_sighup(found, name)
         return "sighup"
 
+    def refresh(self, name: str, ids: list) -> str:
+        """Make ganesha forget what it cached of exports ``ids`` of file ``name`` (their files were
+        changed behind its back, a restore): it takes them down and back up with the same ids, so
+        the clients' file handles stay valid. Call under :meth:`locked`."""
+        found = self.process()
+        if found is None or not ids:
+            return "none"
+        if found.get("bus") and DBUS_SEND.available():
+            if self._apply_dbus(found["bus"], name, dict(removed=list(ids), added=[], updated=[])):
+                self._apply_dbus(found["bus"], name, dict(removed=[], added=list(ids), updated=[]))
+                return "dbus"
+        text = self._raw(name)
+        self._replace(name, None)
+        try:
+            self._apply_sighup(found, name)
+        finally:
+            self._replace(name, text)
+        self._apply_sighup(found, name)
+        return "sighup"
+
     def _dbus(self, bus: str, method: str, *args) -> tuple:
         result = DBUS_SEND("bus reply dest object method args", check_rc=False, bus=bus, object=EXPORT_MGR,
                            method=EXPORT_IFACE + method, args=list(args))

@@ -323,6 +323,10 @@ class FileSystemPlugin(StoragePlugin):
     """A file storage server: network file systems (created and exported by the
     server) with snapshots and clones."""
 
+    #: True when a write past a file system's size fails (a quota the server enforces); False
+    #: when the size is only counted (the simulator)
+    fs_size_enforced = False
+
     def list_filesystems(self) -> list:
         _unsupported(self, "list file systems")
 

@@ -869,6 +869,12 @@ class TgtFileSystems:
             root = os.lstat(snap["path"])
             os.chown(fs["path"], root.st_uid, root.st_gid)
             os.chmod(fs["path"], root.st_mode & 0o7777)
+            header = self._fs_exports_of(filesystem)
+            if header is not None and self.ganesha.process() is not None:
+                # ganesha caches what it read of the files; the restore changed them behind its back
+                ids = [item["export_id"] for item in header.get("exports", []) if item["key"] == "fs"]
+                with self.ganesha.locked():
+                    self.ganesha.refresh(self._fs_export_name(filesystem), ids)
             return self._fs_current(filesystem)
 
     # --- clones ----------------------------------------------------------------------------------------------

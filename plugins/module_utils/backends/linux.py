@@ -70,6 +70,7 @@ def _fs_method(name: str):
 
 class LinuxBackend(TgtBackend, FileSystemPlugin):
     scheme = "linux"
+    fs_size_enforced = True  # btrfs qgroup limits: EDQUOT
 
     def __init__(self, uri, username=None, password=None) -> None:
         known = URI_PARAMETERS + FILE_PARAMETERS

@@ -612,6 +612,8 @@ class Ganesha:
     # -- the process --
     def process(self) -> dict | None:
         """{pid, log, bus} of the ganesha.nfsd running with this configuration, or None."""
+        if self._process and not _alive(self._process["pid"]):
+            self._process = False  # restarted since this run first looked
         if self._process is False:
             self._process = find_process(self.conf)
         return self._process
@@ -866,6 +868,16 @@ class Ganesha:
         if rc != 0:
             return None
         return set(int(value) for value in re.findall(r"uint16 ([0-9]+)", message))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _unreachable(message: str) -> bool:

@@ -17,7 +17,9 @@ options:
         V(sim:///path/state.db) keeps it elsewhere; V(sim:///path/state.db?job_delay=2) makes long operations
         run as jobs of two seconds.
       - V(tgt:///srv/pool0?portal=127.0.0.1:3260) is a Linux iSCSI storage server (tgt) whose LUNs are files
-        in C(/srv/pool0).
+        in C(/srv/pool0); with C(&nfs_conf=/etc/stormgmt/ganesha/ganesha.conf) it also serves file systems.
+      - V(linux:///srv/nas0?nfs_conf=/etc/stormgmt/ganesha/ganesha.conf) is the same Linux server serving file
+        systems only (btrfs subvolumes exported by nfs-ganesha, no tgtd needed); add C(portal=HOST:PORT) for LUNs.
       - V(plugin+NAME://...) runs the external plug-in C(stormgmt-plugin-NAME).
       - If not set, the environment variable E(STORMGMT_SERVER) is used.
     type: str

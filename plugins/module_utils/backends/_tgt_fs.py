@@ -529,7 +529,8 @@ class TgtFileSystems:
         if not wanted and old is None:
             return
         self.ganesha.check_config()
-        self.ganesha.require_running()
+        if wanted:
+            self.ganesha.require_running()  # a removed export needs no ganesha: it reads the files when it starts
         table = _host.mountinfo()
         for item in wanted:
             self._fs_mount_self(item["path"], table)

@@ -17,7 +17,7 @@ description:
     file; RV(filesystem.access_path) is that directory, which M(stormgmt.core.mount) bind mounts.
   - The Linux server (V(linux:///pool-dir), or V(tgt://) with C(nfs_conf)) makes a btrfs subvolume whose size is a
     quota that writes cannot pass, and exports it with nfs-ganesha (NFSv4); RV(filesystem.access_path) is the
-    C(host:/path) that O(stormgmt.core.mount#module:mount.src) takes (with C(fstype=nfs4)), and
+    C(host:/path) that O(stormgmt.core.mount#module:src) takes (with C(fstype=nfs4)), and
     RV(filesystem.nfs_url) the URL of libnfs tools such as C(nfs-ls). Run the task on the storage server
     (delegate it there); see the collection's docs/nfs_backend.md.
   - With O(device), a B(block based) file system made on a block device or image file of the managed node (an
@@ -207,7 +207,7 @@ filesystem:
       description:
         - Where a host reaches a network file system. For the simulator, its directory on the managed node,
           which M(stormgmt.core.mount) bind mounts. For the Linux server, the C(host:/path) of its NFS export, the
-          O(stormgmt.core.mount#module:mount.src) of a mount with C(fstype=nfs4). V(null) for block based ones.
+          O(stormgmt.core.mount#module:src) of a mount with C(fstype=nfs4). V(null) for block based ones.
       type: str
       sample: /var/lib/stormgmt/sim.db.fs/home
     nfs_url:

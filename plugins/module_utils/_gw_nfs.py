@@ -615,7 +615,10 @@ class Ganesha:
         if self._process and not _alive(self._process["pid"]):
             self._process = False  # restarted since this run first looked
         if self._process is False:
-            self._process = find_process(self.conf)
+            hint = os.path.join(self.exports_dir, ".ganesha-pid")
+            self._process = find_process(self.conf, _read_hint(hint))
+            if self._process is not None:
+                _write_hint(hint, self._process["pid"])
         return self._process
 
     def require_running(self) -> dict:
@@ -684,7 +687,8 @@ class Ganesha:
             header = read_export_file(text)
             if header is not None:
                 taken.update(export.get("export_id") for export in header["exports"])
-            taken.update(export_ids_in(text))
+            if header is None or not header["intact"]:
+                taken.update(export_ids_in(text))  # a file of someone else's, or one edited by hand
         return taken
 
     def commit(self, name: str, meta: dict, exports: list) -> dict:
@@ -696,18 +700,20 @@ class Ganesha:
         """
         old = self.read(name)
         old_by_key = dict((export["key"], export) for export in (old or {}).get("exports", []))
-        taken = self._taken_ids(name)
+        # an export keeps its id; only new ones need the ids of every other file (the cost of a
+        # change must not grow with the number of exports of the server)
+        keep = dict((export["key"], old_by_key[export["key"]]["export_id"]) for export in exports
+                    if export["key"] in old_by_key and old_by_key[export["key"]]["path"] == export["path"])
+        taken = self._taken_ids(name) if len(keep) < len(exports) else set()
+        used = taken | set(export["export_id"] for export in old_by_key.values())
         placed = []
         for export in exports:
-            previous = old_by_key.get(export["key"])
-            if previous is not None and previous["path"] == export["path"] and previous["export_id"] not in taken:
-                export_id = previous["export_id"]
-            else:
-                export_id = next((i for i in range(1, MAX_EXPORT_ID + 1)
-                                  if i not in taken and i not in [e["export_id"] for e in placed]
-                                  and i not in [e["export_id"] for e in old_by_key.values()]), None)
+            export_id = keep.get(export["key"])
+            if export_id is None:
+                export_id = next((i for i in range(1, MAX_EXPORT_ID + 1) if i not in used), None)
                 if export_id is None:
                     raise InvalidValueEx("nfs-ganesha has no free export id left (1-%d)" % MAX_EXPORT_ID, "export")
+                used.add(export_id)
             placed.append(dict(export, export_id=export_id))
         text = render(meta, placed) if placed else None
         old_ids = dict((export["export_id"], export) for export in (old or {}).get("exports", []))
@@ -935,13 +941,33 @@ def ganesha_arguments(argv: list) -> dict:
     return found
 
 
-def find_process(conf: str) -> dict | None:
-    """The live ganesha.nfsd whose -f is ``conf``: {pid, log, bus}."""
+def _read_hint(path: str) -> str | None:
+    try:
+        with open(path, encoding="ascii") as handle:
+            text = handle.read().strip()
+    except (OSError, UnicodeError):
+        return None
+    return text if text.isdigit() else None
+
+
+def _write_hint(path: str, pid: int) -> None:
+    if _read_hint(path) != str(pid):
+        with contextlib.suppress(OSError):
+            with open(path, "w", encoding="ascii") as handle:
+                handle.write("%d\n" % pid)
+
+
+def find_process(conf: str, hint: str | None = None) -> dict | None:
+    """The live ganesha.nfsd whose -f is ``conf``: {pid, log, bus}. ``hint``: a pid to look at
+    first (the one found last time; it is checked like any other)."""
     wanted = os.path.realpath(conf)
     try:
         pids = [entry for entry in os.listdir(PROC) if entry.isdigit()]
     except OSError:
         return None
+    if hint in pids:
+        pids.remove(hint)
+        pids.insert(0, hint)
     for pid in pids:
         base = os.path.join(PROC, pid)
         try:

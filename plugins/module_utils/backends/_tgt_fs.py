@@ -540,10 +540,10 @@ class TgtFileSystems:
         with self.ganesha.locked():
             self.ganesha.commit(self._fs_export_name(name), meta, wanted)
         keep = set(item["path"] for item in wanted)
-        table = _host.mountinfo()
-        for item in (old or {}).get("exports", []):
-            if item["path"] not in keep:
-                self._fs_unmount_self(item["path"], table)
+        gone = [item["path"] for item in (old or {}).get("exports", []) if item["path"] not in keep]
+        table = _host.mountinfo() if gone else []
+        for path in gone:
+            self._fs_unmount_self(path, table)
 
     def _fs_self_mount(self, path: str, table: list):
         """The bind mount of ``path`` on itself that its export needs, if it is there."""
@@ -574,13 +574,23 @@ class TgtFileSystems:
     def _fs_repair_due(self) -> bool:
         """A full check of the exports is due once per boot and per ganesha process: mounts vanish
         with a reboot, and a ganesha started before them could not export them."""
-        if not any(name.startswith(self.pool_name + "@") for name in self.ganesha.files()):
-            return False
+        key = _runtime_key(self.ganesha.process())
         try:
             with open(self._fs_repair_marker(), encoding="utf-8") as handle:
-                return handle.read().strip() != _runtime_key(self.ganesha.process())
+                if handle.read().strip() == key:
+                    return False
         except OSError:
+            pass
+        if any(name.startswith(self.pool_name + "@") for name in self.ganesha.files()):
             return True
+        self._fs_mark_repaired()  # nothing exported: nothing to put back for this boot and ganesha
+        return False
+
+    def _fs_mark_repaired(self) -> None:
+        if self.ganesha.process() is not None:
+            with contextlib.suppress(OSError):
+                with open(self._fs_repair_marker(), "w", encoding="utf-8") as handle:
+                    handle.write(_runtime_key(self.ganesha.process()))
 
     def _fs_repair_exports(self) -> None:
         """Put back the export mounts, re-render exports whose groups changed, add the exports
@@ -612,10 +622,7 @@ class TgtFileSystems:
                     if missing:
                         self.ganesha.apply(export_name, dict(removed=[], added=missing, updated=[]))
                 self._fs_sync_exports(fs, header.get("export"))
-        if running:
-            with contextlib.suppress(OSError):
-                with open(self._fs_repair_marker(), "w", encoding="utf-8") as handle:
-                    handle.write(_runtime_key(self.ganesha.process()))
+        self._fs_mark_repaired()
 
     def refresh_group_exports(self, group: str, drop: bool = False) -> list:
         """Re-render the exports naming access group ``group`` (its clients changed), or with

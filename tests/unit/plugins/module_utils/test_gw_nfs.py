@@ -220,7 +220,7 @@ def test_render_refuses_what_would_not_read_back(bad):
 def ganesha(tmp_path, monkeypatch):
     conf = tmp_path / "ganesha.conf"
     conf.write_text(MAIN.replace("/etc/stormgmt/ganesha", str(tmp_path)))
-    monkeypatch.setattr(gw, "find_process", lambda conf: None)
+    monkeypatch.setattr(gw, "find_process", lambda conf, hint=None: None)
     return gw.Ganesha(str(conf))
 
 

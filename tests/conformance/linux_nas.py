@@ -272,11 +272,30 @@ class LinuxNas:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+def run_batch(commands: list) -> list:
+    """Run each argv of ``commands`` (["put", URL, BYTES] writes with nfs_write) and return
+    [{rc, stdout, stderr}]: many client checks for the price of one process of the caller."""
+    results = []
+    for argv in commands:
+        if argv[:1] == ["put"]:
+            problem = nfs_write(argv[1], b"x" * int(argv[2]))
+            results.append({"rc": 1 if problem else 0, "stdout": "", "stderr": problem or ""})
+            continue
+        done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300)
+        results.append({"rc": done.returncode, "stdout": done.stdout.strip(), "stderr": done.stderr.strip()})
+    return results
+
+
 if __name__ == "__main__":
     # python linux_nas.py put URL BYTES [FILL]: write BYTES bytes (of FILL, default "x") with libnfs
+    # python linux_nas.py batch < JSON: run a list of argv (see run_batch), print the results as JSON
     if len(sys.argv) in (4, 5) and sys.argv[1] == "put":
         problem = nfs_write(sys.argv[2], (sys.argv[4] if len(sys.argv) == 5 else "x").encode()[:1] * int(sys.argv[3]))
         if problem:
             sys.exit("nfs_write: " + problem)
         sys.exit(0)
-    sys.exit("usage: linux_nas.py put NFS-URL BYTES [FILL]")
+    if len(sys.argv) == 2 and sys.argv[1] == "batch":
+        import json  # pylint: disable=import-outside-toplevel
+        print(json.dumps(run_batch(json.load(sys.stdin))))
+        sys.exit(0)
+    sys.exit("usage: linux_nas.py put NFS-URL BYTES [FILL] | linux_nas.py batch < COMMANDS.json")

@@ -26,7 +26,9 @@ options:
       - The directory of the simulator's state must exist, else the task fails (V(sim://) alone makes its own); add C(create=true) to the
         URI, for example V(sim:///var/tmp/stormgmt/sim.db?create=true), to let the simulator make it.
       - V(tgt:///srv/pool0?portal=127.0.0.1:3260) is a Linux iSCSI storage server (tgt) whose LUNs are files
-        in C(/srv/pool0).
+        in C(/srv/pool0); with C(&nfs_conf=/etc/stormgmt/ganesha/ganesha.conf) it also serves file systems.
+      - V(linux:///srv/nas0?nfs_conf=/etc/stormgmt/ganesha/ganesha.conf) is the same Linux server serving file
+        systems only (btrfs subvolumes exported by nfs-ganesha, no tgtd needed); add C(portal=HOST:PORT) for LUNs.
       - V(plugin+NAME://...) runs the external plug-in C(stormgmt-plugin-NAME).
       - V(lsm+NAME://...) drives libstoragemgmt's plug-in C(NAME_lsmplugin), for example V(lsm+sim://); see C(docs/lsm_backend.md).
       - The URI must not carry credentials (C(user:password@), or a query parameter such as C(password=) or

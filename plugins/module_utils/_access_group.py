@@ -25,6 +25,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     ValueFormatEx,
 )
 from ansible_collections.stormgmt.core.plugins.module_utils.plugin import FileSystemPlugin
+from ansible_collections.stormgmt.core.plugins.module_utils.records import ABILITY_AVAILABLE
 
 MAX_LUN_ID = 16383  # SAM-5 flat space addressing
 
@@ -177,7 +178,7 @@ class AccessGroupResource(Resource):
     def _exports_naming(self) -> list:
         """File systems whose export names this group: deleting the group must not leave them to a
         new group of the same name."""
-        if not isinstance(self.backend, FileSystemPlugin):
+        if not isinstance(self.backend, FileSystemPlugin) or self.backend.ability("nfs_export") not in ABILITY_AVAILABLE:
             return []
         return sorted(fs["name"] for fs in self.backend.list_filesystems()
                       if self.name in (fs.get("access_grp_names") or []))

@@ -150,6 +150,8 @@ class NetworkFilesystem(FilesystemResource):
             return self._plan_absent(before)
         if self.export is not None:
             self._check_groups()
+            # the server's own rules (clients and options it can serve), before anything changes
+            self.export = self.backend.check_export(self.export)
         if before is None:
             return self._plan_create()
         return self._plan_update(before)

@@ -35,6 +35,7 @@ import socket
 import time
 from urllib.parse import unquote, urlsplit
 
+from ansible_collections.stormgmt.core.plugins.module_utils import _mountinfo
 from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import normalize_iqn, normalize_initiator
 from ansible_collections.stormgmt.core.plugins.module_utils._runner import (
     Runner,
@@ -199,12 +200,6 @@ class Attached:
             _qemu_stop(self.state_dir, self.device if self.method == "qemu" else None)
 
 
-def _host():
-    # _host imports this module lazily; importing it here at call time avoids a cycle
-    from ansible_collections.stormgmt.core.plugins.module_utils import _host as host
-    return host
-
-
 # --- user space: qemu-storage-daemon + FUSE + loop ---------------------------------------
 
 def _pid_alive(pid: int) -> bool:
@@ -225,12 +220,12 @@ def _read_pid(state_dir: str) -> int | None:
 
 
 def _fuse_mounted(path: str) -> bool:
-    entry = _host().mount_at(path)
+    entry = _mountinfo.mount_at(path)
     return entry is not None and entry.fstype.startswith("fuse")
 
 
 def _loop_of(fuse_file: str) -> str | None:
-    loops = _host().loops_of(fuse_file)
+    loops = _mountinfo.loops_of(fuse_file)
     return loops[0] if loops else None
 
 
@@ -280,17 +275,16 @@ def _qemu_start(lun: IscsiLun, state_dir: str, fuse_file: str, readonly: bool) -
 
 def _qemu_stop(state_dir: str, loop: str | None) -> None:
     """Loop device, FUSE mount, daemon, state directory: in that order."""
-    host = _host()
     fuse_file = os.path.join(state_dir, "lun")
     loops = [loop] if loop else []
     if os.path.exists(fuse_file):
-        loops = list(set(loops + host.loops_of(fuse_file)))
+        loops = list(set(loops + _mountinfo.loops_of(fuse_file)))
     for device in loops:
-        mounted = [entry.mount_point for entry in host.mountinfo() if entry.source == device]
+        mounted = [entry.mount_point for entry in _mountinfo.mountinfo() if entry.source == device]
         if mounted:
             raise FileSystemBusyEx("%s is still mounted on %s; unmount it before detaching the LUN"
                                    % (device, ", ".join(mounted)))
-        host.loop_detach(device)
+        _mountinfo.loop_detach(device)
     if _fuse_mounted(fuse_file):
         FUSERMOUNT("unmount quiet end path", path=fuse_file)
     pid = _read_pid(state_dir)
@@ -317,14 +311,13 @@ def _write_info(state_dir: str, lun: IscsiLun, loop: str | None) -> None:
 
 
 def _qemu_attach(lun: IscsiLun, readonly: bool) -> Attached:
-    host = _host()
     state_dir = os.path.join(STATE_DIR, lun.key)
     fuse_file = os.path.join(state_dir, "lun")
     pid = _read_pid(state_dir)
     if pid is not None and _pid_alive(pid) and _fuse_mounted(fuse_file):
         loop = _loop_of(fuse_file)
         if loop is None and not readonly:
-            loop = host.loop_attach(fuse_file)
+            loop = _mountinfo.loop_attach(fuse_file)
             _write_info(state_dir, lun, loop)
             return Attached(lun, loop, "qemu", state_dir, fuse_file, created=True)
         if loop is not None:
@@ -340,7 +333,7 @@ def _qemu_attach(lun: IscsiLun, readonly: bool) -> Attached:
         return Attached(lun, probe_file, "qemu-probe", probe_dir, probe_file, created=True)
     _qemu_start(lun, state_dir, fuse_file, readonly=False)
     try:
-        loop = host.loop_attach(fuse_file)
+        loop = _mountinfo.loop_attach(fuse_file)
         _write_info(state_dir, lun, loop)
     except Exception:
         _qemu_stop(state_dir, None)
@@ -359,7 +352,7 @@ def _stop_orphan_probes(key: str) -> None:
 
 def find_attachment(device: str) -> Attached | None:
     """The attachment behind block device ``device`` (a loop on one of our FUSE files), or None."""
-    back = _host().loop_backing_file(device)
+    back = _mountinfo.loop_backing_file(device)
     if not back or not back.startswith(STATE_DIR + "/"):
         return None
     state_dir = os.path.dirname(back)

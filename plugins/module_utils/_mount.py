@@ -277,6 +277,8 @@ class MountResource(Resource):
         if not fs.get("access_path"):
             raise OperationPreReqNotMetEx("file system '%s' has no access path this host can mount" % name,
                                           "filesystem")
+        if fs.get("fstype") in NFS_TYPES:
+            return self._wanted_nfs_filesystem(fs, fstype)
         if fstype not in (None, "none", "bind"):
             raise InvalidFSTypeEx("file system '%s' is mounted with a bind mount of its directory; leave fstype "
                                   "unset (got %r)" % (name, fstype), "fstype")
@@ -297,6 +299,20 @@ class MountResource(Resource):
                     "(export.clients, e.g. localhost or 127.0.0.1)" % (name, ", ".join(sorted(names))))
         return Wanted("bind", directory, fstype="none", directory=directory, extra=["bind"], fs_record=fs,
                       directory_fd=fd)
+
+    def _wanted_nfs_filesystem(self, fs: dict, fstype) -> Wanted:
+        """A file system the server serves over NFS: its ``access_path`` (host:/path) is the
+        source; the server, not this module, decides who may mount it."""
+        if fstype not in (None, "auto", "nfs", "nfs4"):
+            raise InvalidFSTypeEx("file system '%s' is served over NFS; leave fstype unset or give nfs4 (got %r)"
+                                  % (fs["name"], fstype), "fstype")
+        src = fs["access_path"]
+        if self.share_path:
+            src = src.rstrip("/") + "/" + self.share_path
+        wanted = nfs_source(src, fstype or fs["fstype"])
+        wanted.extra = [option for option in fs.get("mount_options") or [] if option not in self.opts.words]
+        wanted.fs_record = fs
+        return wanted
 
     # --- deciding ------------------------------------------------------------------
     def plan(self, before):
@@ -394,7 +410,9 @@ class MountResource(Resource):
         else:
             options = entry.options
         share_path = None
-        if wanted.fs_record is not None and wanted.directory != os.path.realpath(wanted.fs_record["access_path"]):
+        if wanted.kind == "nfs":
+            share_path = self.share_path  # served over NFS: nothing local to compare
+        elif wanted.fs_record is not None and wanted.directory != os.path.realpath(wanted.fs_record["access_path"]):
             share_path = os.path.relpath(wanted.directory, os.path.realpath(wanted.fs_record["access_path"]))
         fs_uuid = wanted.fs_record["uuid"] if wanted.fs_record else None
         return records.make(
@@ -436,6 +454,8 @@ class MountResource(Resource):
     def _mount(self, wanted: Wanted, replaced) -> None:
         # an image file gets its loop device from mount(8), freed again on unmount
         extra = ["bind"] if wanted.bind else ["loop"] if wanted.kind == "file" else []
+        if wanted.kind == "nfs":
+            extra = list(wanted.extra)  # what the server says its clients need (vers=4.1, port=...)
         options = self.opts.mount_words(extra, bind=wanted.bind)
         source = wanted.mount_src
         attachment = None
@@ -480,6 +500,8 @@ def wanted_source(src: str, fstype, params: dict, for_mount: bool, bind: bool = 
     """A ``src`` as the mount needs it: bind (directory), image file, block device, tag or other."""
     if not isinstance(src, str) or not src.strip():
         raise InvalidValueEx("src must name a device, an image file, a directory or a tag such as UUID=...", "src")
+    if fstype in NFS_TYPES or (fstype in (None, "auto") and NFS_SOURCE.match(src)):
+        return nfs_source(src, fstype, check_client=for_mount)
     known = None
     if fstype not in (None, "auto", "none", "bind"):
         known = _host.known_fstypes()
@@ -518,6 +540,33 @@ def wanted_source(src: str, fstype, params: dict, for_mount: bool, bind: bool = 
     return Wanted("block", src, fstype=kind_fstype, device=found.device)
 
 
+NFS_TYPES = ("nfs", "nfs4")
+# host:/path, host an address, a name or [IPv6]; the path absolute
+NFS_SOURCE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[0-9A-Za-z](?:[0-9A-Za-z.-]*[0-9A-Za-z])?):(/[^\s,]*)$")
+
+
+def nfs_source(src: str, fstype, check_client: bool = True) -> Wanted:
+    """``host:/path`` of an NFS export as mount(8) and fstab take it. The NFS client is the
+    kernel's: the host needs it (a kernel with NFS and the mount.nfs helper of nfs-common /
+    nfs-utils); without it nothing is changed and the task says what to install."""
+    match = NFS_SOURCE.match(src or "")
+    if not match or "\\" in src or not src.isprintable() or ".." in match.group(2).split("/"):
+        raise InvalidValueEx("src %r is not an NFS export: expected host:/path (an address, a host name or "
+                             "[IPv6 address], then an absolute path without spaces, commas or '..')" % (src,), "src")
+    fstype = fstype if fstype in NFS_TYPES else "nfs4"
+    if check_client and fstype not in _host.known_fstypes():
+        raise OperationPreReqNotMetEx(
+            "this host cannot mount NFS (%s): its kernel has no %s file system and there is no mount.%s helper; "
+            "install nfs-common (Debian, Ubuntu) or nfs-utils" % (src, fstype, fstype), "fstype")
+    return Wanted("nfs", src, fstype=fstype)
+
+
+def _nfs_key(source: str) -> str:
+    """An NFS source as compared: the path without a trailing '/'."""
+    host, _sep, path = source.rpartition(":")
+    return "%s:%s" % (host, path.rstrip("/") or "/")
+
+
 def _device_fstype(src: str, device, fstype, for_mount: bool):
     """The type to mount ``device`` with: what is asked, checked against what is on it."""
     found = _host.probe(device).get("TYPE") if device else None
@@ -535,6 +584,8 @@ def live_is(wanted: Wanted, live, table: list) -> bool:
     """True when live mount ``live`` shows the source ``wanted`` names."""
     if wanted.kind == "bind":
         return _host.directory_identity(wanted.directory, table) == (live.majmin, live.root)
+    if wanted.kind == "nfs":
+        return live.fstype in NFS_TYPES and _nfs_key(live.source) == _nfs_key(wanted.mount_src)
     if live.root != "/":
         return False
     if wanted.kind in ("file", "loop"):

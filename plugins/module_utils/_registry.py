@@ -18,7 +18,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils.plugin import Server
 # extra schemes registered at run time (tests register fakes here)
 _REGISTERED: dict = {}
 
-KNOWN_SCHEMES = ("sim", "tgt", "plugin+NAME", "lsm+NAME")
+KNOWN_SCHEMES = ("sim", "tgt", "linux", "plugin+NAME", "lsm+NAME")
 
 
 def register(cls):
@@ -34,9 +34,10 @@ def backend_class(uri: ServerURI):
     if scheme == "sim":
         from ansible_collections.stormgmt.core.plugins.module_utils.backends.sim import SimBackend
         return SimBackend
-    if scheme == "tgt":
-        from ansible_collections.stormgmt.core.plugins.module_utils.backends.tgt import TgtBackend
-        return TgtBackend
+    if scheme in ("tgt", "linux"):
+        # the Linux storage server: tgt:// as before (blocks; files with nfs_conf), linux:// files (and blocks)
+        from ansible_collections.stormgmt.core.plugins.module_utils.backends.linux import LinuxBackend
+        return LinuxBackend
     if scheme.startswith("plugin+"):
         from ansible_collections.stormgmt.core.plugins.module_utils.backends.external import ExternalBackend
         return ExternalBackend

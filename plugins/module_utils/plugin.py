@@ -470,6 +470,10 @@ class FileSystemPlugin(StoragePlugin):
     """A file storage server: network file systems (created and exported by the
     server) with snapshots and clones."""
 
+    #: True when a write past a file system's size fails (a quota the server enforces); False
+    #: when the size is only counted (the simulator)
+    fs_size_enforced = False
+
     def list_filesystems(self) -> list:
         _unsupported(self, "list file systems")
 
@@ -488,6 +492,12 @@ class FileSystemPlugin(StoragePlugin):
 
     def set_export(self, name: str, export: dict) -> dict:
         _unsupported(self, "change exports")
+
+    def check_export(self, export: dict) -> dict:
+        """Check ``export`` ({clients, access_groups, options}) for this server before anything
+        changes (InvalidValueEx for a client or option the server cannot serve) and return it in
+        the form its records carry. The default takes it as it is."""
+        return export
 
     def delete_filesystem(self, name: str, force: bool = False) -> None:
         _unsupported(self, "delete file systems")

@@ -137,6 +137,7 @@ SCHEMA = {
         "mount_options": (_LIST, True, None),
         "export_opts": (_LIST, True, None),
         "export_clients": (_LIST, False, None),  # NFS clients the file system is exported to
+        "nfs_url": (_OSTR, False, None),  # nfs://host/path?version=4[&nfsport=N] where it is served over NFS
         "state": (_STR, True, FS_STATES),
         "status": (_STR, True, None),
         "access_grp_names": (_LIST, False, None),

@@ -39,6 +39,8 @@ options:
     description:
       - NFS clients, for groups that file systems are exported to - V(*), an IP address, a network in CIDR form
         (V(192.0.2.0/24)), a host name (wildcards C(*) and C(?) allowed) or a V(@netgroup).
+      - On the Linux server (V(linux://), V(tgt://) with C(nfs_conf)) a change of the clients reaches the exports
+        that name the group at once, in the running nfs-ganesha.
       - With O(append=false) the group holds exactly these clients; not set leaves the clients as they are.
     type: list
     elements: str
@@ -89,8 +91,9 @@ options:
     default: present
   force:
     description:
-      - With O(state=absent), delete the group even when LUNs are still mapped to it (the LUNs stay, unmapped).
-        Without it the task fails with C(StorageElementBusyEx).
+      - With O(state=absent), delete the group even when LUNs are still mapped to it (the LUNs stay, unmapped),
+        or file systems are exported to it (the group is taken out of their exports first, so a group of that
+        name made later inherits nothing). Without it the task fails with C(StorageElementBusyEx).
     type: bool
     default: false
 seealso:

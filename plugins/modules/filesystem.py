@@ -15,6 +15,11 @@ description:
   - Without O(device), a B(network) file system made by the storage server behind O(server) in a pool, with a size,
     exported to NFS clients or access groups. The simulator keeps each one as a real directory beside its state
     file; RV(filesystem.access_path) is that directory, which M(stormgmt.core.mount) bind mounts.
+  - The Linux server (V(linux:///pool-dir), or V(tgt://) with C(nfs_conf)) makes a btrfs subvolume whose size is a
+    quota that writes cannot pass, and exports it with nfs-ganesha (NFSv4); RV(filesystem.access_path) is the
+    C(host:/path) that O(stormgmt.core.mount#module:src) takes (with C(fstype=nfs4)), and
+    RV(filesystem.nfs_url) the URL of libnfs tools such as C(nfs-ls). Run the task on the storage server
+    (delegate it there); see the collection's docs/nfs_backend.md.
   - With O(device), a B(block based) file system made on a block device or image file of the managed node (an
     image file is attached to a loop device for the time of the task). It is made only when the device holds
     none; it is grown when the device has grown.
@@ -45,7 +50,8 @@ options:
       - Size (quota) of a network file system in bytes, or a number with a unit (V(512M), V(10G), V(1.5G), V(10GiB))
         that comes to a whole number of bytes; V(1.5) or a boolean fails with C(ValueFormatEx).
       - Required to create it. Another size resizes it; it cannot shrink below the space its files use.
-      - The simulator counts the size in its pool; it does not stop writes beyond it.
+      - The simulator counts the size in its pool; it does not stop writes beyond it. The Linux server enforces it
+        (a write past it fails with EDQUOT, over NFS too).
     type: raw
   export:
     description:
@@ -72,6 +78,11 @@ options:
           - A set - their order does not matter (records list them sorted). Options that contradict each other
             (V(rw) and V(ro), V(root_squash) and V(no_root_squash), two values of V(anonuid=)...) fail with
             C(InvalidValueEx).
+          - The Linux server (nfs-ganesha) takes V(rw), V(ro) (the default), V(root_squash) (the default),
+            V(no_root_squash), V(all_squash), V(no_all_squash), V(anonuid=N), V(anongid=N) (default 65534),
+            V(sec=sys:krb5...), V(secure), V(insecure) (the default), V(sync) and V(no_subtree_check) (what it always
+            does); any other option (V(async), V(crossmnt), V(fsid=0)...) fails with C(InvalidValueEx) before anything
+            changes. A host name client must resolve on the server.
         type: list
         elements: str
   device:
@@ -159,6 +170,17 @@ EXAMPLES = r"""
     device: /srv/images/scratch.img
     fstype: xfs
 
+- name: A file system of the Linux server (btrfs + nfs-ganesha), served to a network
+  stormgmt.core.filesystem:
+    server: linux:///srv/nas0?nfs_conf=/etc/stormgmt/ganesha/ganesha.conf
+    name: projects
+    size: 50G
+    export:
+      clients: [192.0.2.0/24]
+      options: [rw, no_root_squash]
+  register: projects
+  # projects.filesystem.access_path: "nas.example.com:/nas0/projects", the src of a mount task
+
 - name: Delete the network file system with its snapshots
   stormgmt.core.filesystem:
     server: "{{ stormgmt_server }}"
@@ -191,15 +213,23 @@ filesystem:
     access_path:
       description:
         - Where a host reaches a network file system. For the simulator, its directory on the managed node,
-          which M(stormgmt.core.mount) bind mounts. V(null) for block based ones.
+          which M(stormgmt.core.mount) bind mounts. For the Linux server, the C(host:/path) of its NFS export, the
+          O(stormgmt.core.mount#module:src) of a mount with C(fstype=nfs4). V(null) for block based ones.
       type: str
       sample: /var/lib/stormgmt/sim.db.fs/home
+    nfs_url:
+      description:
+        - For a file system served over NFS, its URL as libnfs tools read it
+          (C(nfs-ls "nfs://host/path?version=4[&nfsport=PORT]")); V(null) otherwise.
+      type: str
+      sample: nfs://192.0.2.10/nas0/projects?version=4
     array_path:
       description: C(pool/name) of a network file system on the storage server.
       type: str
       sample: pool0/home
     mount_options:
-      description: Options a host mounts a network file system with (V([bind]) for the simulator).
+      description: Options a host mounts a network file system with (V([bind]) for the simulator, V([vers=4.1]) and
+        the port when it is not 2049 for the Linux server).
       type: list
       elements: str
     export_opts:
@@ -223,7 +253,8 @@ filesystem:
       description: Readable status, naming the mount points.
       type: str
     fstype:
-      description: Type of a block based file system (V(null) for network ones).
+      description: Type of a block based file system; V(nfs4) for a network file system served over NFS (V(null) for
+        the simulator's).
       type: str
       sample: ext4
     backing_device:

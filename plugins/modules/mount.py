@@ -28,6 +28,11 @@ description:
   - A simulator file system is mounted with a bind mount of its directory (RV(stormgmt.core.filesystem#module:filesystem.access_path)),
     plus O(share_path); it must be exported to this host. An image file is mounted through a loop device,
     which the kernel frees on unmount. A directory O(src) is bind mounted.
+  - An NFS export (O(src) V(host:/path), O(fstype) V(nfs4) or V(nfs)) is mounted with the kernel's NFS client, which
+    the host must have (the C(nfs-common) or C(nfs-utils) package); without it the task fails with
+    C(OperationPreReqNotMetEx) and changes nothing. A O(filesystem) the Linux server serves over NFS is mounted that
+    way, from its RV(stormgmt.core.filesystem#module:filesystem.access_path) with the server's
+    RV(stormgmt.core.filesystem#module:filesystem.mount_options).
 author:
   - stormgmt.core contributors (@stormgmt)
 extends_documentation_fragment:
@@ -55,6 +60,8 @@ options:
         initiator, else in user space with C(qemu-storage-daemon) and a loop device. Give O(fstype) for a LUN
         that is not attached yet. An fstab line naming an C(iscsi://) URL is not mounted at boot; keep such
         mounts out of C(/etc/fstab) (O(fstab) can name another file).
+      - V(host:/path) is an NFS export (O(fstype) V(nfs4) when not given), for example the
+        RV(stormgmt.core.filesystem#module:filesystem.access_path) of a file system of the Linux server.
       - One of O(src) and O(filesystem) is required for O(state=mounted) and O(state=present).
     type: str
   fstype:
@@ -140,6 +147,14 @@ EXAMPLES = r"""
     filesystem: home
     share_path: projects
     opts: [ro, nosuid, nodev]
+    state: mounted
+
+- name: Mount an NFS export of the Linux server (the host needs its NFS client, nfs-common)
+  stormgmt.core.mount:
+    path: /srv/projects
+    src: nas.example.com:/nas0/projects
+    fstype: nfs4
+    opts: vers=4.1,noatime
     state: mounted
 
 - name: Mount an image file through a loop device

@@ -28,6 +28,7 @@ import json
 import os
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +41,7 @@ DEFAULT_URI = "sim:// (a fresh state file for the session)"
 # libstoragemgmt's protocol, through the test plug-in of the lsm_plugin integration target
 DEFAULT_LSM_URI = "lsm+stormtest:// (the test plug-in, a fresh state file for the session)"
 LSM_TEST_PLUGIN_DIR = os.path.join(ROOT, "tests", "integration", "targets", "lsm_plugin", "files")
+LINUX_URI = "linux:// (a btrfs loop pool and an nfs-ganesha started for the session)"
 
 
 def _make_collection_importable() -> None:
@@ -99,10 +101,10 @@ def pytest_addoption(parser):
 
 def backend_uris(config) -> list:
     uris = list(config.getoption("--backend") or []) or os.environ.get("STORMGMT_CONFORMANCE_URIS", "").split()
-    return uris or [DEFAULT_URI, DEFAULT_LSM_URI]
+    return uris or [DEFAULT_URI, DEFAULT_LSM_URI, LINUX_URI]
 
 
-DEFAULT_IDS = {DEFAULT_URI: "sim-default", DEFAULT_LSM_URI: "lsm-stormtest-default"}
+DEFAULT_IDS = {DEFAULT_URI: "sim-default", DEFAULT_LSM_URI: "lsm-stormtest-default", LINUX_URI: "linux-nas"}
 
 
 def pytest_generate_tests(metafunc):
@@ -309,6 +311,26 @@ def foreign_names(backend, prefix: str) -> set:
     return set(name for name in names if not name.split(":", 1)[1].startswith(prefix))
 
 
+LINUX_NAS: dict = {}
+
+
+def start_linux_nas():
+    """The session's throw-away Linux NAS (linux_nas.py), or a skip saying what is missing."""
+    if "nas" in LINUX_NAS:
+        return LINUX_NAS["nas"]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import linux_nas  # pylint: disable=import-outside-toplevel
+    if os.geteuid() != 0:
+        pytest.skip("the linux:// server needs root (loop devices, mounts, nfs-ganesha)")
+    missing = linux_nas.missing_tools()
+    if missing:
+        pytest.skip("the linux:// server needs %s (make deps installs them)" % ", ".join(missing))
+    nas = linux_nas.LinuxNas()
+    atexit.register(nas.stop)
+    LINUX_NAS["nas"] = nas.start()
+    return nas
+
+
 @pytest.fixture(scope="session")
 def target(uri, tmp_path_factory):
     if uri == DEFAULT_URI:
@@ -319,6 +341,8 @@ def target(uri, tmp_path_factory):
         real_uri = "lsm+stormtest://%s?lsm_plugin_dir=%s" % (
             tmp_path_factory.mktemp("conformance") / "stormtest.json", LSM_TEST_PLUGIN_DIR)
         uri_id = DEFAULT_IDS[uri]
+    elif uri == LINUX_URI:
+        real_uri, uri_id = start_linux_nas().uri, "linux-nas"
     else:
         real_uri, uri_id = uri, uri
     # lower-case letters, digits and '-' only: valid in every backend's names and in IQNs
@@ -336,6 +360,16 @@ def target(uri, tmp_path_factory):
             warnings.warn("conformance: objects outside the prefix disappeared during the run: %s" % ", ".join(sorted(gone)))
     finally:
         backend.close()
+        if uri == LINUX_URI and "nas" in LINUX_NAS:
+            LINUX_NAS.pop("nas").stop()
+
+
+@pytest.fixture
+def linux_nas(target):
+    """The Linux NAS this suite started (tests that restart ganesha or look at the pool need it)."""
+    if "nas" not in LINUX_NAS or LINUX_NAS["nas"].uri != target.uri:
+        pytest.skip("needs the linux:// server this suite starts itself (no --backend)")
+    return LINUX_NAS["nas"]
 
 
 class Names:
@@ -410,3 +444,90 @@ def initiators(backend, names):
         return ["iqn.2026-01.io.stormgmt.conformance:%s" % names(label)]
 
     return _make
+
+
+# --- file systems --------------------------------------------------------------------------
+
+@pytest.fixture
+def files(backend):
+    """The backend, if it makes network file systems (file system tests skip otherwise)."""
+    if not isinstance(backend.raw, FileSystemPlugin):
+        pytest.skip("not a file system backend")
+    need(backend, "create_filesystem")
+    return backend
+
+
+@pytest.fixture
+def fs_size(files):
+    return round_up(64 * MiB, files.block_size)
+
+
+# exported to this host, writable by root: the suite reads and writes through the export
+LOCAL_EXPORT = {"clients": ["127.0.0.1"], "access_groups": [], "options": ["no_root_squash", "rw"]}
+
+
+@pytest.fixture
+def make_fs(files, names, fs_size):
+    """Create a file system ``names(label)`` in the default pool, exported to this host."""
+
+    def _make(label: str, size: int | None = None, export: dict | None = None) -> dict:
+        export = LOCAL_EXPORT if export is None else export
+        if export.get("clients") or export.get("access_groups"):
+            need(files, "nfs_export")
+        return files.create_filesystem(names(label), files.default_pool(), size or fs_size, export)
+
+    return _make
+
+
+class FsData:
+    """Files in a file system, the way its users reach them: the directory of a simulator file
+    system, or NFS (libnfs nfs-cp/nfs-cat, user space) for one served over NFS."""
+
+    def __init__(self, tmp_path) -> None:
+        self.tmp = tmp_path
+
+    @staticmethod
+    def _local(record: dict):
+        path = record.get("access_path")
+        return path if path and os.path.isabs(path) and os.path.isdir(path) else None
+
+    def _url(self, record: dict, relpath: str) -> str:
+        url = record.get("nfs_url")
+        if not url:
+            pytest.skip("%s has neither a local directory nor an NFS URL to reach its files" % record["name"])
+        if shutil.which("nfs-cp") is None:
+            pytest.skip("reading files over NFS needs libnfs-utils (nfs-cp, nfs-cat)")
+        base, _sep, query = url.partition("?")
+        return "%s/%s?%s" % (base.rstrip("/"), relpath, query)
+
+    def write(self, record: dict, relpath: str, data: bytes) -> bool:
+        """True when the whole of ``data`` was written."""
+        local = self._local(record)
+        if local:
+            try:
+                with open(os.path.join(local, relpath), "wb") as handle:
+                    handle.write(data)
+                return True
+            except OSError:
+                return False
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import linux_nas  # pylint: disable=import-outside-toplevel
+        # libnfs (user space) in WRITEs of 3 KiB: libnfs 4.0's nfs-cp cannot write 4 KiB or more over NFSv4
+        return linux_nas.nfs_write(self._url(record, relpath), data) is None
+
+    def read(self, record: dict, relpath: str):
+        """The bytes of the file, or None when it cannot be read."""
+        local = self._local(record)
+        if local:
+            try:
+                with open(os.path.join(local, relpath), "rb") as handle:
+                    return handle.read()
+            except OSError:
+                return None
+        done = subprocess.run(["nfs-cat", self._url(record, relpath)], capture_output=True, check=False, timeout=120)
+        return done.stdout if done.returncode == 0 else None
+
+
+@pytest.fixture
+def fsdata(tmp_path):
+    return FsData(tmp_path)

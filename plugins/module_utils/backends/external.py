@@ -82,7 +82,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
 # belongs to. The answer is checked before anything else sees it:
 #   KIND    a record of that kind      KIND?   such a record or null
 #   [KIND]  a list of such records     KIND|job, null|job: the result or a job record
-#   bool, str, abilities
+#   bool, str, abilities, export ({clients, access_groups, options}: lists of strings)
 # A method marked ``True`` falls back to the base class's own implementation
 # (for example get_lun scans list_luns) when the plug-in does not implement it.
 METHODS = {
@@ -119,6 +119,7 @@ METHODS = {
     "create_filesystem": ("filesystem", "file_system|job", False),
     "resize_filesystem": ("filesystem", "file_system|job", False),
     "set_export": ("filesystem", "file_system|job", False),
+    "check_export": ("filesystem", "export", True),
     "delete_filesystem": ("filesystem", "null|job", False),
     "list_fs_snapshots": ("filesystem", "[file_system]", False),
     "get_fs_snapshot": ("filesystem", "file_system?", True),
@@ -377,6 +378,12 @@ class ExternalBackend(StorageArrayPlugin, FileSystemPlugin):
             elif returns == "origin?":
                 if value is not None:
                     _check_origin(value, method)
+            elif returns == "export":
+                if not isinstance(value, dict) or set(value) - {"clients", "access_groups", "options"} or not all(
+                        isinstance(items, list) and all(isinstance(item, str) for item in items)
+                        for items in value.values()):
+                    raise ValueFormatEx("expected an export {clients, access_groups, options} of lists of strings, "
+                                        "got %s" % _excerpt(value), method)
             elif returns == "abilities":
                 if not isinstance(value, dict):
                     raise ValueFormatEx("expected an object of abilities, got %s" % _excerpt(value), method)

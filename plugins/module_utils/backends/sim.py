@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
-import hmac
 import os
 import sqlite3
 import stat
@@ -39,6 +37,7 @@ import uuid as uuidlib
 
 from ansible_collections.stormgmt.core.plugins.module_utils import records
 from ansible_collections.stormgmt.core.plugins.module_utils._faults import fault_point
+from ansible_collections.stormgmt.core.plugins.module_utils._secrets import hash_secret, secret_matches
 from ansible_collections.stormgmt.core.plugins.module_utils._units import format_size
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     InvalidStorageArrayEx,
@@ -109,29 +108,10 @@ CREATE TABLE IF NOT EXISTS scratch (
 TABLES = frozenset(("meta", "pools", "luns", "snapshots", "access_groups", "group_entries", "mappings", "jobs",
                     "scratch", "filesystems", "fs_snapshots", "fs_exports"))
 
-_PBKDF2_ROUNDS = 50000
-
 
 def default_state_path() -> str:
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
     return os.path.join(base, "stormgmt", "sim.db")
-
-
-def hash_secret(secret: str, salt: bytes | None = None) -> str:
-    salt = salt if salt is not None else os.urandom(16)
-    digest = hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8"), salt, _PBKDF2_ROUNDS)
-    return "pbkdf2_sha256$%d$%s$%s" % (_PBKDF2_ROUNDS, salt.hex(), digest.hex())
-
-
-def secret_matches(secret: str, stored: str | None) -> bool:
-    if not stored:
-        return False
-    try:
-        _algo, rounds, salt, digest = stored.split("$")
-        candidate = hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8"), bytes.fromhex(salt), int(rounds))
-    except ValueError:
-        return False
-    return hmac.compare_digest(candidate.hex(), digest)
 
 
 # --- who made a scratch file: a run that may still be going, or a dead one -----------------

@@ -62,8 +62,8 @@ from ansible_collections.stormgmt.core.plugins.module_utils._runner import (
     opt_val,
     positional,
 )
+from ansible_collections.stormgmt.core.plugins.module_utils._secrets import hash_secret, secret_matches
 from ansible_collections.stormgmt.core.plugins.module_utils._units import format_size
-from ansible_collections.stormgmt.core.plugins.module_utils.backends.sim import hash_secret, secret_matches
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     CloneFailedEx,
     CreateSnapFailedEx,
@@ -586,7 +586,8 @@ class TgtBackend(StorageArrayPlugin):
         tid = target["tid"]
         locked = self._locked(group, live["accounts"])
         chap = group.get("chap") or {}
-        want_acl = [] if locked else list(group["entries"])
+        # NFS clients share the groups (the file half exports to them); the ACL admits initiators only
+        want_acl = [] if locked else [entry for entry in group["entries"] if entry[:4].lower() in ("iqn.", "eui.", "naa.")]
         want_in = [chap["username"]] if chap and not locked else []
         want_out = [chap["mutual_username"]] if chap.get("mutual_username") and not locked else []
         # 1. close first: entries that must go, so nobody slips in during the change
@@ -1220,9 +1221,13 @@ class TgtBackend(StorageArrayPlugin):
             raise OperationPreReqNotMetEx("access group '%s' does not exist" % name, "name")
         return group
 
-    @staticmethod
-    def _check_entries(name: str, entries) -> None:
+    #: a backend with a file half (LinuxBackend) lets access groups hold NFS clients too
+    nfs_clients = False
+
+    def _check_entries(self, name: str, entries) -> None:
         for entry in entries:
+            if self.nfs_clients and entry[:4].lower() not in ("iqn.", "eui.", "naa.") and not entry.startswith("0x"):
+                continue
             if entry[:4].lower() not in ("iqn.", "eui.", "naa.") or initiator_type(entry) == "wwpn":
                 raise InvalidValueEx(
                     "access group '%s': %r is not an iSCSI initiator name; tgt access groups admit iSCSI "

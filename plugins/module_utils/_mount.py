@@ -246,7 +246,8 @@ class MountResource(Resource):
             src, fstype, options, mounted, status = entry.src, entry.fstype, entry.options, False, "not mounted"
         share_path = None
         if fs is not None and fs.get("access_path") and src:
-            base = os.path.realpath(fs["access_path"]).rstrip("/")
+            base = fs["access_path"]  # a directory here, or host:/path served over NFS
+            base = (os.path.realpath(base) if os.path.isabs(base) else base).rstrip("/")
             if src == base or src.startswith(base + "/"):
                 fs_uuid = fs["uuid"]
                 share_path = os.path.relpath(src, base) if src != base else None

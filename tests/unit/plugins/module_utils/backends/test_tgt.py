@@ -21,6 +21,7 @@ import stat
 
 import pytest
 
+from ansible_collections.stormgmt.core.plugins.module_utils import _gw_iscsi as gw
 from ansible_collections.stormgmt.core.plugins.module_utils import errors
 from ansible_collections.stormgmt.core.plugins.module_utils._registry import connect
 from ansible_collections.stormgmt.core.plugins.module_utils._runner import Runner
@@ -100,7 +101,7 @@ Target 2: iqn.2026-11.io.stormgmt:empty
 
 
 def test_parse_targets():
-    targets = tgt.parse_targets(SHOW)
+    targets = gw.parse_targets(SHOW)
     assert sorted(targets) == [1, 2]
     one = targets[1]
     assert one["name"] == "iqn.2026-11.io.stormgmt:g1"
@@ -115,9 +116,9 @@ def test_parse_targets():
 
 
 def test_parse_accounts_and_portals():
-    assert tgt.parse_accounts("Account list:\n    tgtmut\n    a b\n    alice\n") == ["tgtmut", "a b", "alice"]
-    assert tgt.parse_accounts("Account list:\n") == []
-    assert tgt.parse_portals("Portal: 127.0.0.1:3260,1\nPortal: [::]:3261,1\n") == ["127.0.0.1:3260", "[::]:3261"]
+    assert gw.parse_accounts("Account list:\n    tgtmut\n    a b\n    alice\n") == ["tgtmut", "a b", "alice"]
+    assert gw.parse_accounts("Account list:\n") == []
+    assert gw.parse_portals("Portal: 127.0.0.1:3260,1\nPortal: [::]:3261,1\n") == ["127.0.0.1:3260", "[::]:3261"]
 
 
 @pytest.mark.parametrize("size, shown", [
@@ -126,7 +127,7 @@ def test_parse_accounts_and_portals():
     (52428800, 52), (104857600, 105), (209715200, 210),
 ])
 def test_size_tgt_prints(size, shown):
-    assert tgt.tgt_shown_mb(size) == shown
+    assert gw.tgt_shown_mb(size) == shown
 
 
 @pytest.mark.parametrize("wanted, listening, served", [
@@ -136,7 +137,7 @@ def test_size_tgt_prints(size, shown):
     ("127.0.0.1:3261", ["127.0.0.1:3260"], False),
 ])
 def test_portal_served(wanted, listening, served):
-    assert tgt.portal_served(wanted, listening) is served
+    assert gw.portal_served(wanted, listening) is served
 
 
 # --- a tgtd in memory ------------------------------------------------------------------
@@ -269,7 +270,7 @@ class FakeTgtd:
                 path, size, params = target["luns"][lun]
                 lines += ["        LUN: %d" % lun, "            Type: disk",
                           "            SCSI ID: %s" % params.get("scsi_id", ""),
-                          "            Size: %d MB, Block size: 512" % tgt.tgt_shown_mb(size),
+                          "            Size: %d MB, Block size: 512" % gw.tgt_shown_mb(size),
                           "            Backing store type: rdwr", "            Backing store path: %s" % path]
             lines.append("    Account information:")
             lines += ["        %s" % user for user in target["accounts"]]

@@ -18,7 +18,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils.plugin import Server
 # extra schemes registered at run time (tests register fakes here)
 _REGISTERED: dict = {}
 
-KNOWN_SCHEMES = ("sim", "tgt", "plugin+NAME")
+KNOWN_SCHEMES = ("sim", "tgt", "ceph", "plugin+NAME")
 
 
 def register(cls):
@@ -37,6 +37,9 @@ def backend_class(uri: ServerURI):
     if scheme == "tgt":
         from ansible_collections.stormgmt.core.plugins.module_utils.backends.tgt import TgtBackend
         return TgtBackend
+    if scheme == "ceph":
+        from ansible_collections.stormgmt.core.plugins.module_utils.backends.ceph import CephBackend
+        return CephBackend
     if scheme.startswith("plugin+"):
         from ansible_collections.stormgmt.core.plugins.module_utils.backends.external import ExternalBackend
         return ExternalBackend

@@ -257,6 +257,9 @@ class Tgtadm:
         self("logicalunit", "new", tid=tid, lun=lun, bstype=bstype, backing_store=path, bsopts=bsopts)
         self("logicalunit", "update", tid=tid, lun=lun, params=params)
 
+    def update_lun(self, tid: int, lun: int, params: dict) -> None:
+        self("logicalunit", "update", tid=tid, lun=lun, params=params)
+
     def delete_lun(self, tid: int, lun: int) -> None:
         self("logicalunit", "delete", tid=tid, lun=lun)
 
@@ -451,17 +454,35 @@ class IscsiGatewayMixin:
                 self._push(old, [name for name in names if name in old["groups"]], {}, new)
             raise
 
-    def _readd_lun(self, state: dict, name: str) -> None:
-        """Remove LUN ``name`` from every target it is mapped to and add it again, with the same
-        number, identity and ACL: tgt reads a LUN's size only when the LUN is added."""
+    def _refresh_lun(self, state: dict, name: str) -> None:
+        """Make every target that maps LUN ``name`` show its new size, in place.
+
+        tgt reads a LUN's size only when it opens the backing store. The LUN is taken
+        offline, its backing store opened again (``--params path=``), and put online again:
+        same LUN number, SCSI identity and ACL. Meanwhile (a few milliseconds) initiators get
+        NOT READY, "logical unit is in process of becoming ready", a condition they retry,
+        rather than "logical unit not supported", which fails their I/O. They see the new
+        capacity at their next READ CAPACITY (a rescan). Where that fails the LUN is removed
+        and added again.
+        """
         live = self._live()
         for group_name in sorted(g for g, group in state["groups"].items() if name in group["luns"]):
             group = state["groups"][group_name]
             target = self._find_target(live, group["target"])
             number = group["luns"][name]
-            if target is not None and number in target["luns"]:
-                self.tgtadm.delete_lun(target["tid"], number)
-                del target["luns"][number]
+            backing = self._gw_backing(state, name)
+            if target is not None and number in target["luns"] and backing is not None:
+                tid = target["tid"]
+                try:
+                    self.tgtadm.update_lun(tid, number, {"online": 0})
+                    try:
+                        self.tgtadm.update_lun(tid, number, {"path": backing.path})
+                    finally:
+                        self.tgtadm.update_lun(tid, number, {"online": 1})
+                    continue
+                except IPluginException:
+                    self.tgtadm.delete_lun(tid, number)
+                    del target["luns"][number]
             self._reconcile(state, group_name, live)
 
     def _unmap_everywhere(self, state: dict, name: str, groups) -> None:

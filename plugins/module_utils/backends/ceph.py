@@ -734,8 +734,8 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
             if size > info["size"]:
                 self._check_space("LUN '%s' at %s" % (name, format_size(size)), size - info["size"])
             self._call("cannot resize LUN '%s'" % name, "resize", name=name, size=size)
-            # tgt reads the size when a LUN is added: refresh it where the LUN is mapped
-            self._readd_lun(state, name)
+            # tgt reads the size when it opens the LUN: open it again where it is mapped
+            self._refresh_lun(state, name)
             return self._lun_record(state, self._image(name), self._jobs())
 
     def set_lun_qos(self, name, qos):

@@ -493,8 +493,8 @@ class TgtBackend(IscsiGatewayMixin, StorageArrayPlugin):
                 raise self._no_space("LUN '%s'" % name, error) from None
             lun["size"] = size
             self.store.save(state)
-            # tgt reads the size when a LUN is added: add it again where it is mapped
-            self._readd_lun(state, name)
+            # tgt reads the size when it opens the LUN: open it again where it is mapped
+            self._refresh_lun(state, name)
             return self._lun_record(state, name)
 
     def set_lun_qos(self, name, qos):

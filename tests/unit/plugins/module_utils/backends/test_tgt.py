@@ -153,6 +153,7 @@ class FakeTgtd:
         self.accounts: dict = {}
         self.calls: list = []
         self.fail_on = None  # (mode, op): answer with an error
+        self.fail_on_once = False
 
     def restart(self) -> None:
         """What a tgtd restart does: the configuration is gone."""
@@ -203,6 +204,8 @@ class FakeTgtd:
         assert opts.pop("lld") == "iscsi"
         mode, op = opts["mode"], opts["op"]
         if self.fail_on == (mode, op):
+            if self.fail_on_once:
+                self.fail_on = None
             return 22, "", "tgtadm: invalid request\n"
         handler = getattr(self, "_%s_%s" % (mode, op))
         return handler(opts)
@@ -287,7 +290,12 @@ class FakeTgtd:
 
     def _logicalunit_update(self, opts):
         params = dict(item.split("=", 1) for item in opts["params"].split(","))
-        self.targets[int(opts["tid"])]["luns"][int(opts["lun"])][2].update(params)
+        lun = self.targets[int(opts["tid"])]["luns"][int(opts["lun"])]
+        if "path" in params:  # tgtd opens the backing store again, and reads its size
+            if lun[2].get("online", "1") != "0":
+                return 22, "", "tgtadm: invalid request\n"
+            lun[0], lun[1] = params.pop("path"), os.path.getsize(lun[0])
+        lun[2].update(params)
         return 0, "", ""
 
     def _logicalunit_delete(self, opts):
@@ -475,16 +483,33 @@ def test_dependencies(backend):
     assert array.get_access_group("g1")["luns"] == []
 
 
-def test_resize_adds_the_lun_again(tgtd, backend):
+def test_resize_reopens_the_lun_in_place(tgtd, backend):
+    """offline, open the backing store again, online: same LUN number and identity, new size."""
     array = backend()
-    array.create_lun("l1", "pool0", 10 * MiB, True, None)
+    lun = array.create_lun("l1", "pool0", 10 * MiB, True, None)
     array.create_access_group("g1", [HOST_A], [{"name": "l1", "lun_id": 3}], None)
     tid = [tid for tid, t in tgtd.targets.items() if t["name"].endswith(":g1")][0]
     before = len(tgtd.calls)
     array.resize_lun("l1", 20 * MiB)
     later = [argv[3:] for argv in tgtd.calls[before:] if argv[0] == "tgtadm" and "logicalunit" in argv]
-    assert later[0] == ["--mode", "logicalunit", "--op", "delete", "--tid", str(tid), "--lun", "3"]
-    assert later[1][:8] == ["--mode", "logicalunit", "--op", "new", "--tid", str(tid), "--lun", "3"]
+    update = ["--mode", "logicalunit", "--op", "update", "--tid", str(tid), "--lun", "3", "--params"]
+    assert later == [update + ["online=0"], update + ["path=%s" % lun["array_path"]], update + ["online=1"]]
+    assert tgtd.targets[tid]["luns"][3][1] == 20 * MiB
+    assert tgtd.targets[tid]["luns"][3][2]["scsi_id"] == lun["uuid"].replace("-", "")
+
+
+def test_resize_adds_the_lun_again_when_tgtd_cannot_reopen_it(tgtd, backend):
+    array = backend()
+    array.create_lun("l1", "pool0", 10 * MiB, True, None)
+    array.create_access_group("g1", [HOST_A], [{"name": "l1", "lun_id": 3}], None)
+    tid = [tid for tid, t in tgtd.targets.items() if t["name"].endswith(":g1")][0]
+    tgtd.fail_on = ("logicalunit", "update")
+    before = len(tgtd.calls)
+    tgtd.fail_on_once = True
+    array.resize_lun("l1", 20 * MiB)
+    later = [argv[3:7] for argv in tgtd.calls[before:] if argv[0] == "tgtadm" and "logicalunit" in argv]
+    assert ["--mode", "logicalunit", "--op", "delete"] in later
+    assert later[-2:] == [["--mode", "logicalunit", "--op", "new"], ["--mode", "logicalunit", "--op", "update"]]
     assert tgtd.targets[tid]["luns"][3][1] == 20 * MiB
 
 

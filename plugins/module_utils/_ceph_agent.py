@@ -35,6 +35,7 @@ import calendar
 import errno as errno_codes
 import json
 import os
+import re
 import select
 import socket
 import stat as stat_mode
@@ -50,7 +51,10 @@ JOBS_OBJECT = "stormgmt.jobs"
 LOCK_NAME = "stormgmt"
 #: image metadata keys of the backend start with this
 META_PREFIX = "stormgmt."
-#: a worker that has not reported for this long is gone
+#: the extended attribute that marks a directory as a file system of the backend (NFS
+#: clients and unprivileged ceph-fuse users cannot set ``trusted.*``)
+FS_XATTR = "trusted.stormgmt"
+#: a worker reports at least this often
 HEARTBEAT_EVERY = 2.0
 
 
@@ -382,8 +386,6 @@ class Agent:
         if self.fs is None:
             import cephfs  # pylint: disable=import-error
             fs = cephfs.LibCephFS(rados_inst=self.cluster)
-            if self.fs_name:
-                fs.conf_set("client_fs", self.fs_name)
             fs.mount(filesystem_name=self.fs_name)
             self.fs = fs
         return self.fs
@@ -412,14 +414,76 @@ class Agent:
                 out[key] = int(value.decode("ascii").strip() or 0) if value else 0
             except (cephfs.NoData, cephfs.ObjectNotFound, cephfs.OperationNotSupported, ValueError):
                 out[key] = 0
-        meta = {}
         try:
-            raw = fs.getxattr(path, "user.stormgmt")
-            meta = json.loads(raw.decode("utf-8")) if raw else {}
+            raw = fs.getxattr(path, FS_XATTR)
+            meta = json.loads(raw.decode("utf-8")) if raw else None
         except (cephfs.NoData, cephfs.ObjectNotFound, ValueError):
-            meta = {}
-        out["meta"] = meta
+            meta = None
+        out["meta"] = meta if isinstance(meta, dict) else None
         return out
+
+    def op_fs_dirs(self, root: str, names=None) -> dict:
+        """{name: {ino, mode, rbytes, quota, rentries, meta, snaps}} of the directories of ``root``
+        (all, or ``names``); with ``snaps``: [{name, id, metadata}] from their .snap."""
+        import cephfs  # pylint: disable=import-error
+        fs = self._cephfs()
+        out = {}
+        for name in self.op_fs_listdir(root) if names is None else names:
+            path = root.rstrip("/") + "/" + name
+            try:
+                st = fs.statx(path, cephfs.CEPH_STATX_INO | cephfs.CEPH_STATX_MODE, cephfs.AT_SYMLINK_NOFOLLOW)
+            except cephfs.ObjectNotFound:
+                continue
+            if not stat_mode.S_ISDIR(st["mode"]):
+                continue
+            entry = {"ino": st["ino"], "mode": st["mode"]}
+            entry.update(self._dir_xattrs(path))
+            entry["snaps"] = self.op_fs_snaps(path) if entry["meta"] else []
+            out[name] = entry
+        return out
+
+    def op_fs_snaps(self, path: str) -> list:
+        import cephfs  # pylint: disable=import-error
+        fs = self._cephfs()
+        snaps = []
+        for name in self.op_fs_listdir(path.rstrip("/") + "/.snap"):
+            if re.match(r"^_.+_[0-9]+$", name):
+                continue  # a snapshot of a parent directory, seen from below
+            try:
+                info = fs.snap_info(path.rstrip("/") + "/.snap/" + name)
+            except cephfs.Error:
+                continue
+            snaps.append({"name": name, "id": info.get("id"), "metadata": info.get("metadata") or {}})
+        return snaps
+
+    def op_fs_mksnap(self, path: str, name: str, metadata: dict) -> dict:
+        fs = self._cephfs()
+        fs.mksnap(path, name, 0o755, metadata=metadata)
+        return fs.snap_info(path.rstrip("/") + "/.snap/" + name)
+
+    def op_fs_rmsnap(self, path: str, name: str) -> None:
+        import cephfs  # pylint: disable=import-error
+        try:
+            self._cephfs().rmsnap(path, name)
+        except cephfs.ObjectNotFound:
+            pass
+
+    def op_fs_sessions(self) -> list:
+        """The client sessions of the file system's active MDS: {id, root, host, entity}."""
+        fs = self._cephfs()
+        ret, out, err = fs.mds_command("0" if not self.fs_name else "%s:0" % self.fs_name,
+                                       json.dumps({"prefix": "session ls", "format": "json"}), b"")
+        if ret != 0:
+            raise AgentError("MdsCommandFailed", "session ls failed: %s" % err, -ret)
+        sessions = []
+        my_id = fs.get_instance_id()
+        for session in json.loads(out or "[]"):
+            meta = session.get("client_metadata") or {}
+            if session.get("id") == my_id:
+                continue
+            sessions.append({"id": session.get("id"), "root": meta.get("root", "/"),
+                             "host": meta.get("hostname"), "entity": meta.get("entity_id")})
+        return sessions
 
     def op_fs_listdir(self, path: str) -> list:
         import cephfs  # pylint: disable=import-error
@@ -441,8 +505,11 @@ class Agent:
         return sorted(names)
 
     def op_fs_mkdirs(self, path: str, mode: int = 0o755) -> None:
-        fs = self._cephfs()
-        fs.mkdirs(path, mode)
+        import cephfs  # pylint: disable=import-error
+        try:
+            self._cephfs().mkdirs(path, mode)
+        except cephfs.ObjectExists:
+            pass
 
     def op_fs_mkdir(self, path: str, mode: int = 0o755) -> None:
         self._cephfs().mkdir(path, mode)
@@ -465,7 +532,7 @@ class Agent:
         fs.setxattr(path, name, value.encode("utf-8"), 0)
 
     def op_fs_set_meta(self, path: str, meta: dict) -> None:
-        self.op_fs_setxattr(path, "user.stormgmt", json.dumps(meta, sort_keys=True))
+        self.op_fs_setxattr(path, FS_XATTR, json.dumps(meta, sort_keys=True))
 
     def op_fs_set_quota(self, path: str, size: int) -> None:
         self.op_fs_setxattr(path, "ceph.quota.max_bytes", str(int(size)))
@@ -518,7 +585,8 @@ class Agent:
                 if stat_mode.S_ISDIR(st.st_mode):
                     stack.append(child)
                 else:
-                    parts += [str(st.st_size)]
+                    # CephFS gives whole seconds: a same-size rewrite within the second of the snapshot is not seen
+                    parts += [str(st.st_size), str(calendar.timegm(st.st_mtime.timetuple()))]
                     if stat_mode.S_ISLNK(st.st_mode):
                         parts.append(fs.readlink(path.rstrip("/") + "/" + child, 4096).decode("utf-8", "replace"))
                 digest.update(("\0".join(parts) + "\n").encode("utf-8", "surrogateescape"))
@@ -535,6 +603,7 @@ class Agent:
             for name in self.op_fs_listdir(src):
                 s_path, d_path = src.rstrip("/") + "/" + name, dst.rstrip("/") + "/" + name
                 st = fs.lstat(s_path)
+                times = (calendar.timegm(st.st_atime.timetuple()), calendar.timegm(st.st_mtime.timetuple()))
                 if stat_mode.S_ISDIR(st.st_mode):
                     fs.mkdir(d_path, stat_mode.S_IMODE(st.st_mode))
                     walk(s_path, d_path)
@@ -549,6 +618,7 @@ class Agent:
                     continue  # devices, fifos, sockets: not copied
                 try:
                     fs.lchown(d_path, st.st_uid, st.st_gid)
+                    fs.lutimes(d_path, times)  # a restored file keeps its time: restore again sees no change
                 except Exception:  # pylint: disable=broad-except
                     pass
         walk(source, dest)
@@ -680,11 +750,18 @@ class Agent:
         self.op_meta_set(args["image"], args.get("meta_after") or {})
 
     def _job_fs_copy(self, args: dict, reporter) -> None:
+        """Copy a tree (a file system or one of its snapshots) into ``dest``: a clone (made
+        under a temporary name, renamed into place when whole) or a restore (emptied first)."""
+        if args.get("empty_first"):
+            for name in self.op_fs_listdir(args["dest"]):
+                self.op_fs_remove_tree(args["dest"].rstrip("/") + "/" + name)
         self.copy_tree(args["source"], args["dest"], progress=lambda done, total: reporter.set(100 * done // total))
-        if args.get("rename_to"):
-            self._cephfs().rename(args["dest"], args["rename_to"])
         for path, meta in (args.get("meta_after") or {}).items():
             self.op_fs_set_meta(path, meta)
+        if args.get("rename_to"):
+            self._cephfs().rename(args["dest"], args["rename_to"])
+        if args.get("remove_snapshot"):
+            self.op_fs_rmsnap(*args["remove_snapshot"])
 
 
 class _Progress:

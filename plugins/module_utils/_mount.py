@@ -197,7 +197,7 @@ class Wanted:
     def __init__(self, kind: str, fstab_src: str, mount_src: str | None = None, fstype: str | None = None,
                  device: str | None = None, directory: str | None = None, backing_file: str | None = None,
                  extra: tuple = (), fs_record: dict | None = None) -> None:
-        self.kind = kind  # bind, file, loop, block, tag, other
+        self.kind = kind  # bind, file, loop, block, tag, other, fuse
         self.fstab_src = fstab_src
         self.mount_src = mount_src or fstab_src
         self.fstype = fstype
@@ -206,6 +206,8 @@ class Wanted:
         self.backing_file = backing_file
         self.extra = list(extra)
         self.fs_record = fs_record
+        #: kind fuse: (live entry, mount point) -> True when the live mount is this file system
+        self.matches = None
 
     @property
     def bind(self) -> bool:
@@ -307,6 +309,16 @@ class MountResource(Resource):
         if fs is None:
             raise OperationPreReqNotMetEx("file system '%s' does not exist on %s" % (name, self.params["server"]),
                                           "filesystem")
+        hook = getattr(self.backend, "host_mount", None)
+        spec = hook(fs, self.share_path) if hook is not None else None
+        if spec is not None:
+            # the backend says how hosts mount it (ceph: ceph-fuse, through mount(8)'s fuse.ceph helper)
+            if fstype not in (None, spec["fstype"]):
+                raise InvalidFSTypeEx("file system '%s' is mounted as %s; leave fstype unset (got %r)"
+                                      % (name, spec["fstype"], fstype), "fstype")
+            wanted = Wanted("fuse", spec["src"], fstype=spec["fstype"], extra=spec["options"], fs_record=fs)
+            wanted.matches = spec["matches"]
+            return wanted
         if not fs.get("access_path"):
             raise OperationPreReqNotMetEx("file system '%s' has no access path this host can mount" % name,
                                           "filesystem")
@@ -377,9 +389,11 @@ class MountResource(Resource):
 
     def _mount_steps(self, wanted: Wanted, live, current, table) -> list:
         if live is not None:
-            if live_is(wanted, live, table):
+            if live_is(wanted, live, table, self.path):
                 recorded = current.options if current is not None else ()
-                if unmet_options(wanted_options(self.opts), live.options, flags_only=wanted.bind, recorded=recorded):
+                # a FUSE mount is always nosuid,nodev: only the options the task names are compared
+                asked = kernel_options(self.opts) if wanted.kind == "fuse" else wanted_options(self.opts)
+                if unmet_options(asked, live.options, flags_only=wanted.bind, recorded=recorded):
                     return ["remount"]
                 return []
             if current is None or not self._fstab_names(current, live, table):
@@ -456,8 +470,11 @@ class MountResource(Resource):
 
     def _mount(self, wanted: Wanted, replaced) -> None:
         # an image file gets its loop device from mount(8), freed again on unmount
-        extra = ["bind"] if wanted.bind else ["loop"] if wanted.kind == "file" else []
-        options = extra + wanted_options(self.opts)
+        if wanted.kind == "fuse":
+            options = wanted.extra + kernel_options(self.opts)
+        else:
+            extra = ["bind"] if wanted.bind else ["loop"] if wanted.kind == "file" else []
+            options = extra + wanted_options(self.opts)
         source = wanted.mount_src
         attachment = None
         if wanted.kind in ("block", "tag") and wanted.device is None:
@@ -538,8 +555,10 @@ def _device_fstype(src: str, device, fstype, for_mount: bool):
     return fstype
 
 
-def live_is(wanted: Wanted, live, table: list) -> bool:
-    """True when live mount ``live`` shows the source ``wanted`` names."""
+def live_is(wanted: Wanted, live, table: list, path: str | None = None) -> bool:
+    """True when live mount ``live`` (at ``path``) shows the source ``wanted`` names."""
+    if wanted.kind == "fuse":
+        return path is not None and wanted.matches(live, path)
     if wanted.kind == "bind":
         return _host.directory_identity(wanted.directory, table) == (live.majmin, live.root)
     if live.root != "/":

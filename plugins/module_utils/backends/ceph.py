@@ -103,7 +103,9 @@ STALE_JOB = 30           # a job whose worker has not reported for this long has
 AGENT_TIMEOUT = 600      # no answer from the agent for this long: it is stuck
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_SAFE_PATH = re.compile(r"^/[^\s;,=\x00-\x1f\x7f]*$")   # reaches tgtd's --bsopts: no ; , = or blanks
+# paths reach tgtd's --bsopts (split at ';' and '='), mount options (split at ','), fstab lines and
+# mount.fuse.ceph (which builds a shell command line): letters, digits and _ . + @ / - only
+_SAFE_PATH = re.compile(r"^/[A-Za-z0-9_.+@/-]*$")
 
 # binding exception -> collection exception
 _ERRORS = {
@@ -326,8 +328,8 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
         if value is None:
             return None
         if not _SAFE_PATH.match(value) or "/../" in value + "/" or value != os.path.normpath(value):
-            raise ValueFormatEx("server URI parameter %s=%r must be an absolute, normalised path without blanks, "
-                                "';', ',' or '='" % (key, value), "server")
+            raise ValueFormatEx("server URI parameter %s=%r must be an absolute, normalised path of letters, digits "
+                                "and _ . + @ / -" % (key, value), "server")
         return value
 
     # --- the agent --------------------------------------------------------------------------
@@ -375,7 +377,7 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
         if state is None:
             state = new_state()  # check mode on a pool the backend never used: nothing is written
         self._uuid = state["uuid"]
-        if not self.read_only and (state.get("pending") or state.get("trash")):
+        if not self.read_only and (state.get("pending") or state.get("trash") or state.get("trash_fs")):
             with self._state_lock():
                 self._recover()
         if self.portal_option is not None:
@@ -467,7 +469,10 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
         state = self._state()
         for name, pending in sorted(state["pending"].items()):
             info = self.client.call("image", name=name) if pending.get("image", True) else None
-            if pending["op"] in ("create", "clone"):
+            if pending["op"] == "fs_create":
+                from ansible_collections.stormgmt.core.plugins.module_utils.backends import _ceph_fs
+                _ceph_fs.recover(self, name, pending)
+            elif pending["op"] in ("create", "clone"):
                 if info is not None and not info["meta"].get(K_SERVER) and info["created"] >= pending["started"] - 5:
                     # the image the killed run made, before it could mark it: adopt it
                     self.client.call("meta_set", name=name, meta=pending["meta"])
@@ -483,11 +488,19 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
         for image_id in list(state["trash"]):
             self.client.call("trash_remove", image_id=image_id)
             state["trash"].remove(image_id)
+        for path in list(state.get("trash_fs") or []):
+            self.client.call("fs_remove_tree", path=path)
+            state["trash_fs"].remove(path)
         self._save_state(state)
 
     def close(self) -> None:
         self.cache.clear(self._uuid or "")
         self.client.close()
+
+    def host_mount(self, fs: dict, share_path):
+        """How the mount module mounts file system ``fs`` on a host: ceph-fuse."""
+        from ansible_collections.stormgmt.core.plugins.module_utils.backends import _ceph_fs
+        return _ceph_fs.host_mount(self, fs, share_path)
 
     # --- images ------------------------------------------------------------------------------
     def _ours(self, info) -> bool:

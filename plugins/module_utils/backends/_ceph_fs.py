@@ -355,7 +355,7 @@ def empty_trash(backend, paths) -> None:
     for path in paths:
         backend._call("cannot delete %s" % path, "fs_remove_tree", path=path)  # pylint: disable=protected-access
     with backend._state_lock():  # pylint: disable=protected-access
-        state = backend._state()  # pylint: disable=protected-access
+        state = backend._fresh_state()  # pylint: disable=protected-access
         left = [path for path in state.get("trash_fs", []) if path not in paths]
         if left != state.get("trash_fs", []):
             state["trash_fs"] = left

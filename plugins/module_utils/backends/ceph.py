@@ -322,6 +322,7 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
         self._portal = None
         self._fsid = None
         self._version = None
+        self._saved = None
 
     def _path_option(self, key: str, default):
         value = self.uri.option(key, default)
@@ -376,6 +377,7 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
                     self._save_state(state)
         if state is None:
             state = new_state()  # check mode on a pool the backend never used: nothing is written
+            self._saved = state
         self._uuid = state["uuid"]
         if not self.read_only and (state.get("pending") or state.get("trash") or state.get("trash_fs")):
             with self._state_lock():
@@ -389,17 +391,13 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
                 "tgtd (control port %d) has no rbd backing store; install tgt-rbd and restart tgtd" % self.control_port,
                 "server")
         self._portal = self._check_portal()
-        if not self._load_groups():
+        if not self._state()["groups"]:
             return  # nothing to export: no lock needed (a no-op task stays cheap)
         with self._state_lock():
-            state = self._state()
+            state = self._fresh_state()
             live = self._live()
             for name in sorted(state["groups"]):
                 self._reconcile(state, name, live)
-
-    def _load_groups(self) -> dict:
-        state = self._load()
-        return state["groups"] if state else {}
 
     def _load(self) -> dict | None:
         text = self._call("cannot read the state of pool '%s'" % self.pool, "read", obj=STATE_OBJECT)["data"]
@@ -417,16 +415,23 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
                                                            STATE_VERSION))
         for key, default in (("groups", {}), ("pending", {}), ("trash", [])):
             state.setdefault(key, default)
+        self._saved = state
         return state
 
-    def _state(self) -> dict:
+    def _fresh_state(self) -> dict:
+        """The state as stored now (read it under the lock to change it)."""
         state = self._load()
         if state is None:
             state = new_state()
             state["uuid"] = self._uuid or state["uuid"]
         return state
 
+    def _state(self) -> dict:
+        """The state as this run last read or wrote it: for reading, not for changing."""
+        return self._saved if self._saved is not None else self._fresh_state()
+
     def _save_state(self, state: dict) -> None:
+        self._saved = state
         self._call("cannot write the state of pool '%s'" % self.pool, "write", obj=STATE_OBJECT,
                    data=json.dumps(state, sort_keys=True))
 
@@ -461,12 +466,12 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
         """One write: the lock and a fresh state; the caller saves it."""
         self._connect()
         with self._state_lock():
-            yield self._state()
+            yield self._fresh_state()
         self.cache.clear(self._uuid)
 
     def _recover(self) -> None:
         """Finish or undo what a killed run left half done (the state lists it)."""
-        state = self._state()
+        state = self._fresh_state()
         for name, pending in sorted(state["pending"].items()):
             info = self.client.call("image", name=name) if pending.get("image", True) else None
             if pending["op"] == "fs_create":
@@ -807,7 +812,7 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
         # removing the objects takes time: outside the lock; a killed run is finished by the next connection
         self._call("cannot delete %s" % what, "trash_remove", image_id=image_id)
         with self._state_lock():
-            state = self._state()
+            state = self._fresh_state()
             if image_id in state["trash"]:
                 state["trash"].remove(image_id)
                 self._save_state(state)

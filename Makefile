@@ -99,6 +99,7 @@ src-link: ## Make .cache/src/ansible_collections/stormgmt/core a symlink to the 
 collection: venv src-link ## Build the collection tarball and install it into .cache/collections
 	rm -rf $(DIST_DIR)
 	ansible-galaxy collection build --force --output-path $(DIST_DIR) $(ROOT)
+	$(ROOT)/scripts/check-artifact $(DIST_DIR)/$(NAMESPACE)-$(COLLECTION)-*.tar.gz
 	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_DIR) ansible-galaxy collection install --offline --force \
 	    -p $(COLLECTIONS_DIR) $(DIST_DIR)/$(NAMESPACE)-$(COLLECTION)-*.tar.gz
 

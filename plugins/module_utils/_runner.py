@@ -27,6 +27,14 @@ from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
 
 SYSTEM_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 MASK = "********"
+# Output is parsed (blkid, tgtadm --op show, xfs_info...): messages, number formats and
+# sort orders must not follow the user's locale.
+PARSEABLE_LOCALE = {"LC_ALL": "C", "LANG": "C", "LANGUAGE": ""}
+
+
+def parseable_env(env: dict | None) -> dict:
+    """``env`` (or this process's environment) with the C locale."""
+    return dict(os.environ if env is None else env, **PARSEABLE_LOCALE)
 
 
 # --- argument formats: value -> list of argv words ----------------------------
@@ -150,7 +158,7 @@ class Runner:
                  timeout: float | None = None, env: dict | None = None, error=None, **values) -> Result:
         argv = self.argv(order, values)
         try:
-            rc, out, err = self.executor(argv, input_text, timeout or self.timeout, env)
+            rc, out, err = self.executor(argv, input_text, timeout or self.timeout, parseable_env(env))
         except subprocess.TimeoutExpired:
             raise (error or self.error)("%s did not finish within %ss" % (self.masked(argv, values), timeout or self.timeout)) from None
         except OSError as exc:
@@ -167,7 +175,7 @@ class Runner:
         external backend's plug-ins) and return the process; the caller owns it."""
         argv = self.argv(order, values)
         try:
-            return self.spawner(argv, env, stderr)
+            return self.spawner(argv, parseable_env(env), stderr)
         except OSError as exc:
             raise (error or self.error)("cannot run %s: %s" % (self.program, exc.strerror)) from None
 

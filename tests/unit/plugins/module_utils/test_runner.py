@@ -173,3 +173,15 @@ def test_spawn_starts_a_co_process(python):
     proc = python.spawn("script words", words=["hello"])
     out, _err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and out.decode().split() == ["hello"]
+
+
+def test_programs_run_in_the_c_locale_whatever_the_users_locale(monkeypatch):
+    """Output is parsed: a German or Turkish locale must not change numbers or messages."""
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
+    monkeypatch.setenv("LC_ALL", "tr_TR.UTF-8")
+    monkeypatch.setenv("LC_NUMERIC", "de_DE.UTF-8")
+    show = Runner(sys.executable, dict(script=fixed(
+        "-c", "import os; print(os.environ.get('LC_ALL'), os.environ.get('LANG'), os.environ.get('LC_NUMERIC'))")))
+    assert show("script").out.split() == ["C", "C", "de_DE.UTF-8"]  # LC_ALL=C overrides LC_NUMERIC
+    # an explicit environment gets the C locale too, and keeps its own variables
+    assert show("script", env={"LC_ALL": "de_DE.UTF-8", "PATH": os.environ["PATH"]}).out.split()[:2] == ["C", "C"]

@@ -180,8 +180,9 @@ started = time.monotonic()
 from ansible_collections.stormgmt.core.plugins.module_utils._registry import connect
 backend = connect(sys.argv[2])
 backend.get_lun("bench-iface")
+in_process = backend.client.in_process
 backend.close()
-print(json.dumps({"seconds": time.monotonic() - started, "in_process": backend.client.in_process}))
+print(json.dumps({"seconds": time.monotonic() - started, "in_process": in_process}))
 """
 
 

@@ -39,6 +39,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     InvalidValueEx,
     IPluginException,
     NoSuchOperationEx,
+    OperationFailedEx,
     OperationPreReqNotMetEx,
     PermissionDeniedEx,
 )
@@ -60,6 +61,15 @@ IMPLICIT = ("rw", "relatime", "async", "suid", "dev", "exec")
 # flags in force that the kernel does not list
 INVISIBLE = ("async", "suid", "dev", "exec", "diratime", "atime")
 _MOUNT_UUID_NAMESPACE = uuidlib.UUID("0c3f6a3e-52a4-4a8e-9a54-6f1d2b7c9e11")
+
+
+class _NotMounted:
+    """Stands for the live mount where there is none."""
+
+    fstype = source = root = None
+
+
+_NOT_MOUNTED = _NotMounted()
 
 
 def mount_argument_spec() -> dict:
@@ -482,6 +492,10 @@ class MountResource(Resource):
             source = attachment.device
         try:
             _host.mount(source, self.path, None if wanted.bind else wanted.fstype, options)
+            if wanted.kind == "fuse" and not wanted.matches(_host.mount_at(self.path) or _NOT_MOUNTED, self.path):
+                # mount(8)'s FUSE helpers may report success when their daemon failed to start
+                raise OperationFailedEx("%s: mount -t %s reported success, but the file system is not mounted there; "
+                                        "see the log of the FUSE client" % (self.describe(), wanted.fstype))
         except IPluginException:
             if attachment is not None:
                 attachment.release()

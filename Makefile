@@ -37,7 +37,13 @@ COLLECTIONS_DIR := $(CACHE)/collections
 SRC_DIR         := $(CACHE)/src
 SRC_LINK        := $(SRC_DIR)/ansible_collections/$(NAMESPACE)/$(COLLECTION)
 SANITY_ROOT     := $(CACHE)/sanity/ansible_collections/$(NAMESPACE)/$(COLLECTION)
-INTEGRATION_ROOT := $(CACHE)/integration/ansible_collections/$(NAMESPACE)/$(COLLECTION)
+# `make integration TARGET=lun` runs one target (or several: TARGET="lun clone"), in a copy of
+# its own, so that runs of different targets can go side by side (scripts/run-steps does).
+TARGET ?=
+empty :=
+space := $(empty) $(empty)
+comma := ,
+INTEGRATION_ROOT := $(CACHE)/integration$(if $(strip $(TARGET)),-$(subst $(space),+,$(strip $(TARGET))))/ansible_collections/$(NAMESPACE)/$(COLLECTION)
 
 # Every recipe uses the tools of .venv, as if it were activated.
 export PATH        := $(VENV)/bin:$(PATH)
@@ -51,6 +57,18 @@ export ANSIBLE_HOME := $(CACHE)/ansible-home
 export ANSIBLE_PYTHON_INTERPRETER := $(VENV)/bin/python
 export ANSIBLE_FORCE_COLOR ?= false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Tasks on localhost (molecule, the demo, the benchmarks) are piped to the module's Python
+# instead of copied to a file, chmod-ed and run: two shell commands and a copy less per task.
+# Python reads a script from an unbuffered stdin one byte at a time (one read(2) per byte of
+# the ~200 KB AnsiballZ payload), so PYTHONUNBUFFERED, which some CI environments set, must
+# not reach the modules: without it pipelining is the cheaper way, with it the dearer one.
+# ansible-test gets the same setting from tests/integration/integration.cfg (it passes
+# neither variable on).
+export ANSIBLE_PIPELINING ?= true
+unexport PYTHONUNBUFFERED
+# Likewise PYTHONDONTWRITEBYTECODE would keep the modules from keeping their compiled
+# module_utils between tasks (plugins/module_utils/_bytecode.py).
+unexport PYTHONDONTWRITEBYTECODE
 # Unit and conformance tests import ansible_collections.stormgmt.core.* from the live tree.
 UNIT_ENV := PYTHONPATH=$(SRC_DIR)
 
@@ -63,7 +81,7 @@ SKIPPED_LOG := $(CACHE)/skipped-steps
 skip = { echo "$(1): $(2), skipped"; mkdir -p $(CACHE); echo $(1) >>$(SKIPPED_LOG); exit 0; }
 
 .PHONY: help deps venv collection src-link sanity lint unit integration molecule conformance \
-        docs-lint demo test bench clean distclean
+        docs-lint demo test check check-sanity bench bench-peers clean distclean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -94,7 +112,8 @@ $(VENV)/.stamp: requirements.txt requirements-dev.txt
 src-link: ## Make .cache/src/ansible_collections/stormgmt/core a symlink to the work tree
 	@mkdir -p $(dir $(SRC_LINK))
 	@# relative, so that the tree may move: .cache/src/ansible_collections/stormgmt -> ../../../..
-	@ln -sfn ../../../.. $(SRC_LINK)
+	@# (left alone when it is right already: steps running side by side all ask for it)
+	@[ "$$(readlink $(SRC_LINK))" = ../../../.. ] || ln -sfn ../../../.. $(SRC_LINK)
 
 collection: venv src-link ## Build the collection tarball and install it into .cache/collections
 	rm -rf $(DIST_DIR)
@@ -145,14 +164,22 @@ conformance: venv src-link ## pytest tests/conformance (the suite every backend 
 # Targets need root for tgt, loop devices and mounts (CI runs as root). Targets with the
 # `destructive` alias (they start daemons, attach loop devices, mount) run too: `make test` is
 # everything CI runs. On a machine you care about: make integration INTEGRATION_ARGS=
+# The inner loop: `make integration TARGET=lun` (UNTRACKED=1 for files not yet added to git).
+# tests/integration/integration.cfg is the ansible.cfg of these runs (pipelining).
 INTEGRATION_ARGS ?= --allow-destructive
-integration: venv ## ansible-test integration on the git-tracked files (skipped while there are no targets)
+integration: venv ## ansible-test integration on the git-tracked files; one target: TARGET=<name>
 	@if [ -z "$$(git ls-files $(if $(UNTRACKED),--cached --others --exclude-standard) tests/integration/targets)" ]; then \
 	    $(call skip,integration,no tracked targets under tests/integration/targets yet); \
 	fi; \
+	for target in $(TARGET); do \
+	    if [ ! -d tests/integration/targets/$$target ]; then \
+	        echo "error: no integration target '$$target'; the targets are: $$(ls tests/integration/targets | tr '\n' ' ')" >&2; \
+	        exit 2; \
+	    fi; \
+	done; \
 	$(ROOT)/scripts/copy-tracked $(if $(UNTRACKED),--untracked) $(INTEGRATION_ROOT); \
 	cd $(INTEGRATION_ROOT) && env -u ANSIBLE_COLLECTIONS_PATH \
-	    ansible-test integration --local --python $(TEST_PYTHON) --color no $(INTEGRATION_ARGS)
+	    ansible-test integration --local --python $(TEST_PYTHON) --color no $(INTEGRATION_ARGS) $(TARGET)
 
 # molecule 26 in "collection mode": run from the directory holding galaxy.yml (it reads the
 # namespace and name there), it collects scenarios from extensions/molecule/*/molecule.yml
@@ -167,37 +194,50 @@ integration: venv ## ansible-test integration on the git-tracked files (skipped 
 # `managed: false` on localhost (and ansible_python_interpreter: "{{ ansible_playbook_python }}"
 # in their inventory), so nothing is fetched. molecule logs "CRITICAL 'extensions/molecule/
 # default/molecule.yml' glob failed" when there is no `default` scenario; it is not an error.
-molecule: venv collection ## molecule test --all for the scenarios under extensions/molecule
+# `make molecule SCENARIO=sim` runs one scenario; NO_BUILD=1 uses the collection that
+# `make collection` installed before (scripts/run-steps builds it once for all scenarios).
+SCENARIO ?=
+NO_BUILD ?=
+molecule: venv $(if $(NO_BUILD),,collection) ## molecule test --all for the scenarios under extensions/molecule; one: SCENARIO=<name>
 	@if ! compgen -G 'extensions/molecule/*/molecule.yml' >/dev/null; then \
 	    $(call skip,molecule,no scenarios under extensions/molecule yet); \
 	fi; \
-	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_DIR) molecule test --all
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_DIR) molecule test $(if $(SCENARIO),--scenario-name $(SCENARIO),--all)
 
 # antsibull-docs puts the collection into a temporary ansible_collections tree itself, so it
 # takes the work tree directly; --plugin-docs also validates every plugin's and role's docs.
 docs-lint: venv ## antsibull-docs lint-collection-docs --plugin-docs
 	antsibull-docs lint-collection-docs --plugin-docs $(ROOT)
 
-# The order matters: cheap checks first; each step runs in its own make so that a failure
-# stops the run there and the time of each step is printed.
-TEST_STEPS := deps venv collection sanity lint unit conformance integration molecule docs-lint
+# `make test` is everything CI runs. deps, venv and collection run first, one after the other;
+# then the other steps run side by side, JOBS at a time (default: one per CPU), split into jobs
+# (one per integration target, one per molecule scenario) by scripts/run-steps, longest first.
+# Each job's output goes to .cache/test-logs/<job>.log; the log of a failed job is printed.
+# It prints the time of every step and ends with "steps: N passed, N failed, N skipped".
+# JOBS=1 runs the jobs one by one in the order below; FAIL_FAST=1 starts no job after a failure.
+TEST_SERIAL := deps venv collection
+TEST_STEPS  := $(TEST_SERIAL) sanity lint unit conformance integration molecule docs-lint
+JOBS ?=
+FAIL_FAST ?=
+RUN_STEPS = $(PYTHON) $(ROOT)/scripts/run-steps $(if $(JOBS),--jobs $(JOBS)) $(if $(FAIL_FAST),--fail-fast) \
+	$(if $(UNTRACKED),--untracked)
 
-test: ## deps venv collection sanity lint unit conformance integration molecule docs-lint
-	@rm -f $(SKIPPED_LOG); total=$$(date +%s); passed=0; skipped=0; \
-	for step in $(TEST_STEPS); do \
-	    echo "=== make $$step"; start=$$(date +%s); \
-	    if ! $(MAKE) --no-print-directory $$step; then \
-	        echo "=== make $$step FAILED after $$(( $$(date +%s) - start ))s"; \
-	        echo "steps: $$passed passed, 1 failed, $$skipped skipped"; exit 1; \
-	    fi; \
-	    if grep -qx "$$step" $(SKIPPED_LOG) 2>/dev/null; then \
-	        skipped=$$((skipped + 1)); echo "=== make $$step skipped"; \
-	    else \
-	        passed=$$((passed + 1)); echo "=== make $$step ok ($$(( $$(date +%s) - start ))s)"; \
-	    fi; \
-	done; \
-	echo "=== make test: done in $$(( $$(date +%s) - total ))s"; \
-	echo "steps: $$passed passed, 0 failed, $$skipped skipped"
+test: ## Everything CI runs: deps venv collection, then sanity lint unit conformance integration molecule docs-lint side by side
+	@$(RUN_STEPS) --label test --serial $(subst $(space),$(comma),$(TEST_SERIAL)) $(TEST_STEPS)
+
+# The quick loop before a commit (under 3 minutes): lint, unit, conformance and the sanity
+# tests that take seconds (CHECK_SANITY_TESTS), side by side. `make sanity` runs them all.
+CHECK_SANITY_TESTS ?= validate-modules ansible-doc yamllint pep8 compile action-plugin-docs changelog \
+	empty-init ignores line-endings no-assert no-get-exception no-illegal-filenames no-smart-quotes \
+	replace-urlopen runtime-metadata shebang shellcheck symlinks use-argspec-type-path use-compat-six
+check: venv src-link ## Lint, unit, conformance and a quick sanity subset, side by side (under 3 minutes)
+	@$(RUN_STEPS) --label check lint unit conformance check-sanity
+
+check-sanity: venv
+	@$(ROOT)/scripts/copy-tracked $(if $(UNTRACKED),--untracked) $(SANITY_ROOT)
+	@$(ROOT)/scripts/ansible-test-pip-bootstrap $(VENV)/bin/python
+	cd $(SANITY_ROOT) && env -u ANSIBLE_COLLECTIONS_PATH ansible-test sanity --venv --requirements \
+	    --python $(TEST_PYTHON) --color no $(addprefix --test ,$(CHECK_SANITY_TESTS))
 
 # ---------------------------------------------------------------------------------------------
 # Demo, benchmarks, cleaning
@@ -210,9 +250,24 @@ demo: venv collection ## Run docs/examples/demo.yml on the simulator twice: the 
 	fi
 	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_DIR) $(ROOT)/scripts/demo $(DEMO_PLAYBOOK) $(CACHE)/demo
 
-bench: venv collection ## Run benchmarks/run (JSON results under benchmarks/results)
+# The peers of benchmarks/noop_vs_peers.py (ansible.posix.mount, community.general.filesystem)
+# are benchmark-only: taken from the `ansible` package on PyPI (the pinned release that goes
+# with ansible-core 2.19) into .cache/bench/peers, never into the collection's requirements.
+BENCH_ANSIBLE ?= ansible==12.3.0
+BENCH_PEERS   := $(CACHE)/bench/peers
+bench-peers: venv ## Put ansible.posix and community.general (benchmark peers) into .cache/bench/peers
+	@if [ ! -d $(BENCH_PEERS)/ansible_collections/ansible/posix ] || [ ! -d $(BENCH_PEERS)/ansible_collections/community/general ]; then \
+	    rm -rf $(CACHE)/bench/wheels $(BENCH_PEERS).tmp; \
+	    pip download --quiet --no-deps -d $(CACHE)/bench/wheels '$(BENCH_ANSIBLE)'; \
+	    $(VENV)/bin/python -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+	        z.extractall(sys.argv[2], [n for n in z.namelist() if n.startswith(("ansible_collections/ansible/posix/", "ansible_collections/community/general/"))])' \
+	        $(CACHE)/bench/wheels/ansible-*.whl $(BENCH_PEERS).tmp; \
+	    rm -rf $(BENCH_PEERS) $(CACHE)/bench/wheels; mv $(BENCH_PEERS).tmp $(BENCH_PEERS); \
+	fi
+
+bench: venv collection bench-peers ## Run benchmarks/run (JSON results under benchmarks/results)
 	@if [ ! -x benchmarks/run ]; then $(call skip,bench,no benchmarks/run yet); fi; \
-	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_DIR) benchmarks/run
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_DIR) STORMGMT_BENCH_PEERS=$(BENCH_PEERS) benchmarks/run
 
 clean: ## Remove .cache and test outputs (keeps .venv)
 	@# the demo leaves its file system mounted under .cache/demo: unmount before removing

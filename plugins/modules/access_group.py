@@ -200,6 +200,8 @@ error:
   sample: ValueFormatEx
 """
 
+# first: keeps the compiled code of the module_utils imported below between runs (_bytecode.py)
+from ansible_collections.stormgmt.core.plugins.module_utils import _bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.stormgmt.core.plugins.module_utils._access_group import (
     AccessGroupResource,
     access_group_argument_spec,

@@ -247,6 +247,8 @@ error:
   sample: FileSystemBusyEx
 """
 
+# first: keeps the compiled code of the module_utils imported below between runs (_bytecode.py)
+from ansible_collections.stormgmt.core.plugins.module_utils import _bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.stormgmt.core.plugins.module_utils._filesystem import (
     FILESYSTEM_MODULE_KWARGS,
     FilesystemResource,

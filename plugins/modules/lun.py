@@ -212,6 +212,8 @@ error:
   sample: StorageElementBusyEx
 """
 
+# first: keeps the compiled code of the module_utils imported below between runs (_bytecode.py)
+from ansible_collections.stormgmt.core.plugins.module_utils import _bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.stormgmt.core.plugins.module_utils._lun import LunResource, lun_argument_spec
 from ansible_collections.stormgmt.core.plugins.module_utils._module import new_module, run_resource
 

@@ -184,6 +184,8 @@ error:
   sample: FileSystemAlreadyMountedEx
 """
 
+# first: keeps the compiled code of the module_utils imported below between runs (_bytecode.py)
+from ansible_collections.stormgmt.core.plugins.module_utils import _bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.stormgmt.core.plugins.module_utils._module import new_module, run_resource
 from ansible_collections.stormgmt.core.plugins.module_utils._mount import (
     MOUNT_MODULE_KWARGS,

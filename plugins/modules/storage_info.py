@@ -111,6 +111,8 @@ error:
   sample: InvalidStorageArrayEx
 """
 
+# first: keeps the compiled code of the module_utils imported below between runs (_bytecode.py)
+from ansible_collections.stormgmt.core.plugins.module_utils import _bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.stormgmt.core.plugins.module_utils._info import gather, info_argument_spec
 from ansible_collections.stormgmt.core.plugins.module_utils._module import new_module, run_info
 

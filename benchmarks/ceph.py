@@ -174,19 +174,28 @@ def bench_noop(cluster: Cluster, args, workdir: str) -> dict:
 # --- the interfaces: Ceph's bindings against the tools ------------------------------------------------
 
 READS_SCRIPT = r"""
-import json, sys, time
+import json, subprocess, sys, time
 sys.path.insert(0, sys.argv[1])
-started = time.monotonic()
 from ansible_collections.stormgmt.core.plugins.module_utils._registry import connect
+out = {}
+# the collection is imported: from here on, only what the backend does for a no-op lun
+started = time.monotonic()
 backend = connect(sys.argv[2])
 backend.get_lun("bench-iface")
-in_process = backend.client.in_process
+out["in_process"] = backend.client.in_process
 backend.close()
-print(json.dumps({"seconds": time.monotonic() - started, "in_process": in_process}))
+out["bindings"] = time.monotonic() - started
+started = time.monotonic()
+for argv in json.loads(sys.argv[3]):
+    subprocess.run(argv, capture_output=True, check=False)
+out["cli"] = time.monotonic() - started
+print(json.dumps(out))
 """
 
 
 def bench_interfaces(cluster: Cluster, args) -> dict:
+    """What a no-op lun reads, timed inside one process after its imports: through the agent
+    (connect, the reads, close), then the same reads with the tools, one process each."""
     _common.import_collection()
     top = _common.collections_path().split(os.pathsep)[0]
     cases = {"reads_bindings_in_process": [], "reads_bindings_coprocess": [], "reads_cli": []}
@@ -196,29 +205,26 @@ def bench_interfaces(cluster: Cluster, args) -> dict:
     backend = connect(cluster.plain)
     backend.create_lun("bench-iface", "rbd", 64 * 1024 * 1024, True, None)
     backend.close()
-    cli = [
-        ["rados", "--conf", cluster.conf, "--pool", "rbd", "--namespace", "stormgmt", "get", "stormgmt.server", "-"],
-        ["rbd", "--conf", cluster.conf, "--pool", "rbd", "info", "--format", "json", "bench-iface"],
-        ["rbd", "--conf", cluster.conf, "--pool", "rbd", "image-meta", "list", "--format", "json", "bench-iface"],
-        ["rbd", "--conf", cluster.conf, "--pool", "rbd", "snap", "ls", "--format", "json", "bench-iface"],
-        ["rbd", "--conf", cluster.conf, "--pool", "rbd", "status", "--format", "json", "bench-iface"],
-        ["rados", "--conf", cluster.conf, "--pool", "rbd", "--namespace", "stormgmt", "listomapvals", "stormgmt.jobs"],
-    ]
+    tools = ["--conf", cluster.conf, "--pool", "rbd"]
+    cli = json.dumps([
+        ["rados"] + tools + ["--namespace", "stormgmt", "get", "stormgmt.server", "-"],
+        ["rbd"] + tools + ["info", "--format", "json", "bench-iface"],
+        ["rbd"] + tools + ["image-meta", "list", "--format", "json", "bench-iface"],
+        ["rbd"] + tools + ["snap", "ls", "--format", "json", "bench-iface"],
+        ["rbd"] + tools + ["status", "--format", "json", "bench-iface"],
+        ["rados"] + tools + ["--namespace", "stormgmt", "listomapvals", "stormgmt.jobs"],
+    ])
     for _index in range(args.repeat):
         for python, case in (("/usr/bin/python3", "reads_bindings_in_process"),
                              (sys.executable, "reads_bindings_coprocess")):
-            started = time.monotonic()
-            out = subprocess.run([python, "-c", READS_SCRIPT, top, cluster.plain], capture_output=True, text=True,
+            out = subprocess.run([python, "-c", READS_SCRIPT, top, cluster.plain, cli], capture_output=True, text=True,
                                  check=True, env=dict(os.environ, PYTHONPATH=site_packages))
             answer = json.loads(out.stdout)
             if answer["in_process"] != (case == "reads_bindings_in_process"):
                 raise SystemExit("ceph benchmark: %s ran the agent %s" % (
                     python, "in process" if answer["in_process"] else "as a co-process"))
-            cases[case].append(time.monotonic() - started)
-        started = time.monotonic()
-        for argv in cli:
-            subprocess.run(argv, capture_output=True, check=False)
-        cases["reads_cli"].append(time.monotonic() - started)
+            cases[case].append(answer["bindings"])
+            cases["reads_cli"].append(answer["cli"])
     backend = connect(cluster.plain)
     backend.delete_lun("bench-iface")
     backend.close()

@@ -241,8 +241,8 @@ def _meta(backend, uuid: str, **extra) -> dict:
 def _check_space(backend, what: str, size: int) -> None:
     free = backend._pool_stats()[2]  # pylint: disable=protected-access
     if size > free:
-        raise InvalidValueEx("%s needs %s but pool '%s' has %s free" % (what, format_size(size), backend.pool,
-                                                                         format_size(free)), "size")
+        raise InvalidValueEx("%s needs %s but pool '%s' has %s free"
+                             % (what, format_size(size), backend.pool, format_size(free)), "size")
 
 
 def create_filesystem(backend, name, pool, size, export):

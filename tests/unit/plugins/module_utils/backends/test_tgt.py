@@ -25,7 +25,6 @@ from ansible_collections.stormgmt.core.plugins.module_utils import _gw_iscsi as 
 from ansible_collections.stormgmt.core.plugins.module_utils import errors
 from ansible_collections.stormgmt.core.plugins.module_utils._registry import connect
 from ansible_collections.stormgmt.core.plugins.module_utils._runner import Runner
-from ansible_collections.stormgmt.core.plugins.module_utils.backends import tgt
 
 MiB = 1024 * 1024
 CHAP = {"username": "hosts-in", "password": "hosts-secret-0001", "mutual_username": None, "mutual_password": None}

@@ -115,7 +115,7 @@ class Wanted:
     def __init__(self, kind: str, fstab_src: str, mount_src: str | None = None, fstype: str | None = None,
                  device: str | None = None, directory: str | None = None, backing_file: str | None = None,
                  extra: tuple = (), fs_record: dict | None = None, directory_fd: int | None = None) -> None:
-        self.kind = kind  # bind, file, loop, block, tag, other
+        self.kind = kind  # bind, file, loop, block, tag, other, fuse, nfs
         self.fstab_src = fstab_src
         self.mount_src = mount_src or fstab_src
         self.fstype = fstype
@@ -126,6 +126,8 @@ class Wanted:
         self.fs_record = fs_record
         #: the directory to bind mount, held open (O_PATH) since it was checked
         self.directory_fd = directory_fd
+        #: kind fuse: (live entry, mount point) -> True when the live mount is this file system
+        self.matches = None
 
     @property
     def bind(self) -> bool:
@@ -275,6 +277,16 @@ class MountResource(Resource):
         if fs.get("state") == "ERROR":
             # e.g. its directory is gone: say so, not "share_path None does not exist"
             raise OperationPreReqNotMetEx(fs.get("status") or "file system '%s' is in state ERROR" % name, "filesystem")
+        hook = getattr(self.backend, "host_mount", None)
+        spec = hook(fs, self.share_path) if hook is not None else None
+        if spec is not None:
+            # the backend says how hosts mount it (ceph: ceph-fuse, through mount(8)'s fuse.ceph helper)
+            if fstype not in (None, spec["fstype"]):
+                raise InvalidFSTypeEx("file system '%s' is mounted as %s; leave fstype unset (got %r)"
+                                      % (name, spec["fstype"], fstype), "fstype")
+            wanted = Wanted("fuse", spec["src"], fstype=spec["fstype"], extra=spec["options"], fs_record=fs)
+            wanted.matches = spec["matches"]
+            return wanted
         if not fs.get("access_path"):
             raise OperationPreReqNotMetEx("file system '%s' has no access path this host can mount" % name,
                                           "filesystem")
@@ -370,9 +382,13 @@ class MountResource(Resource):
 
     def _mount_steps(self, wanted: Wanted, live, current, table) -> list:
         if live is not None:
-            if live_is(wanted, live, table):
+            if live_is(wanted, live, table, self.path):
                 recorded = current.options if current is not None else ()
-                if self.opts.unmet(live, bind=wanted.bind, recorded=recorded):
+                # a FUSE mount is always nosuid,nodev: only the flags the task names are compared
+                unmet = self.opts.unmet(live, bind=wanted.bind or wanted.kind == "fuse", recorded=recorded)
+                if wanted.kind == "fuse":
+                    unmet = [word for word in unmet if word in self.opts.words]
+                if unmet:
                     return ["remount"]
                 return []
             if current is None or not self._fstab_names(current, live, table):
@@ -411,8 +427,8 @@ class MountResource(Resource):
         else:
             options = entry.options
         share_path = None
-        if wanted.kind == "nfs":
-            share_path = self.share_path  # served over NFS: nothing local to compare
+        if wanted.kind in ("nfs", "fuse"):
+            share_path = self.share_path  # served over the network: nothing local to compare
         elif wanted.fs_record is not None and wanted.directory != os.path.realpath(wanted.fs_record["access_path"]):
             share_path = os.path.relpath(wanted.directory, os.path.realpath(wanted.fs_record["access_path"]))
         fs_uuid = wanted.fs_record["uuid"] if wanted.fs_record else None
@@ -454,10 +470,15 @@ class MountResource(Resource):
 
     def _mount(self, wanted: Wanted, replaced) -> None:
         # an image file gets its loop device from mount(8), freed again on unmount
-        extra = ["bind"] if wanted.bind else ["loop"] if wanted.kind == "file" else []
-        if wanted.kind == "nfs":
-            extra = list(wanted.extra)  # what the server says its clients need (vers=4.1, port=...)
-        options = self.opts.mount_words(extra, bind=wanted.bind)
+        if wanted.kind == "fuse":
+            # the kernel sets nosuid,nodev on FUSE mounts: give the helper what the backend and the task name
+            options = [word for word in wanted.extra if word not in self.opts.words] + [
+                word for word in self.opts.words if word not in self.opts.fstab_only and word != "defaults"]
+        else:
+            extra = ["bind"] if wanted.bind else ["loop"] if wanted.kind == "file" else []
+            if wanted.kind == "nfs":
+                extra = list(wanted.extra)  # what the server says its clients need (vers=4.1, port=...)
+            options = self.opts.mount_words(extra, bind=wanted.bind)
         source = wanted.mount_src
         attachment = None
         if wanted.kind in ("block", "tag") and wanted.device is None:
@@ -466,7 +487,11 @@ class MountResource(Resource):
         try:
             new = _host.mount(source, self.path, None if wanted.bind else wanted.fstype, options,
                               source_fd=wanted.directory_fd)
-            missing = self.opts.unmet_flags(new, bind=wanted.bind)
+            if wanted.kind == "fuse" and not wanted.matches(new, self.path):
+                _host.umount(self.path, expected=new)
+                raise OperationFailedEx("%s: mount -t %s mounted something else than file system %s there; it was "
+                                        "unmounted again" % (self.describe(), wanted.fstype, wanted.fstab_src))
+            missing = [] if wanted.kind == "fuse" else self.opts.unmet_flags(new, bind=wanted.bind)
             if missing:
                 _host.umount(self.path, expected=new)
                 raise OperationFailedEx(
@@ -581,8 +606,10 @@ def _device_fstype(src: str, device, fstype, for_mount: bool):
     return fstype
 
 
-def live_is(wanted: Wanted, live, table: list) -> bool:
-    """True when live mount ``live`` shows the source ``wanted`` names."""
+def live_is(wanted: Wanted, live, table: list, path: str | None = None) -> bool:
+    """True when live mount ``live`` (at ``path``) shows the source ``wanted`` names."""
+    if wanted.kind == "fuse":
+        return path is not None and wanted.matches(live, path)
     if wanted.kind == "bind":
         return _host.directory_identity(wanted.directory, table) == (live.majmin, live.root)
     if wanted.kind == "nfs":

@@ -18,7 +18,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils.plugin import Server
 # extra schemes registered at run time (tests register fakes here)
 _REGISTERED: dict = {}
 
-KNOWN_SCHEMES = ("sim", "tgt", "linux", "plugin+NAME", "lsm+NAME")
+KNOWN_SCHEMES = ("sim", "tgt", "linux", "ceph", "plugin+NAME", "lsm+NAME")
 
 
 def register(cls):
@@ -38,6 +38,9 @@ def backend_class(uri: ServerURI):
         # the Linux storage server: tgt:// as before (blocks; files with nfs_conf), linux:// files (and blocks)
         from ansible_collections.stormgmt.core.plugins.module_utils.backends.linux import LinuxBackend
         return LinuxBackend
+    if scheme == "ceph":
+        from ansible_collections.stormgmt.core.plugins.module_utils.backends.ceph import CephBackend
+        return CephBackend
     if scheme.startswith("plugin+"):
         from ansible_collections.stormgmt.core.plugins.module_utils.backends.external import ExternalBackend
         return ExternalBackend

@@ -22,10 +22,10 @@ import stat
 
 import pytest
 
+from ansible_collections.stormgmt.core.plugins.module_utils import _gw_iscsi as gw
 from ansible_collections.stormgmt.core.plugins.module_utils import errors
 from ansible_collections.stormgmt.core.plugins.module_utils._registry import connect
 from ansible_collections.stormgmt.core.plugins.module_utils._runner import Runner
-from ansible_collections.stormgmt.core.plugins.module_utils.backends import tgt
 
 MiB = 1024 * 1024
 CHAP = {"username": "hosts-in", "password": "hosts-secret-0001", "mutual_username": None, "mutual_password": None}
@@ -101,7 +101,7 @@ Target 2: iqn.2026-11.io.stormgmt:empty
 
 
 def test_parse_targets():
-    targets = tgt.parse_targets(SHOW)
+    targets = gw.parse_targets(SHOW)
     assert sorted(targets) == [1, 2]
     one = targets[1]
     assert one["name"] == "iqn.2026-11.io.stormgmt:g1"
@@ -109,16 +109,16 @@ def test_parse_targets():
     assert sorted(one["luns"]) == [0, 1]
     assert one["luns"][0]["path"] is None and one["luns"][0]["type"] == "controller"
     assert one["luns"][1] == {"type": "disk", "path": "/srv/pool0/l1.img", "size_mb": 105,
-                              "scsi_id": "21f23c8e65c54dac8389b723e243d5ff", "scsi_sn": "21f23c8e65c54dac"}
+                              "scsi_id": "21f23c8e65c54dac8389b723e243d5ff", "scsi_sn": "21f23c8e65c54dac", "online": True}
     assert one["accounts"] == ["alice"] and one["outgoing"] == ["tgtmut"]
     assert one["acl"] == ["10.0.0.1", "iqn.2026-01.test:host1", "iqn.2026-01.test:host2"]
     assert targets[2]["acl"] == [] and targets[2]["accounts"] == [] and list(targets[2]["luns"]) == [0]
 
 
 def test_parse_accounts_and_portals():
-    assert tgt.parse_accounts("Account list:\n    tgtmut\n    a b\n    alice\n") == ["tgtmut", "a b", "alice"]
-    assert tgt.parse_accounts("Account list:\n") == []
-    assert tgt.parse_portals("Portal: 127.0.0.1:3260,1\nPortal: [::]:3261,1\n") == ["127.0.0.1:3260", "[::]:3261"]
+    assert gw.parse_accounts("Account list:\n    tgtmut\n    a b\n    alice\n") == ["tgtmut", "a b", "alice"]
+    assert gw.parse_accounts("Account list:\n") == []
+    assert gw.parse_portals("Portal: 127.0.0.1:3260,1\nPortal: [::]:3261,1\n") == ["127.0.0.1:3260", "[::]:3261"]
 
 
 @pytest.mark.parametrize("size, shown", [
@@ -127,7 +127,7 @@ def test_parse_accounts_and_portals():
     (52428800, 52), (104857600, 105), (209715200, 210),
 ])
 def test_size_tgt_prints(size, shown):
-    assert tgt.tgt_shown_mb(size) == shown
+    assert gw.tgt_shown_mb(size) == shown
 
 
 @pytest.mark.parametrize("wanted, listening, served", [
@@ -137,7 +137,7 @@ def test_size_tgt_prints(size, shown):
     ("127.0.0.1:3261", ["127.0.0.1:3260"], False),
 ])
 def test_portal_served(wanted, listening, served):
-    assert tgt.portal_served(wanted, listening) is served
+    assert gw.portal_served(wanted, listening) is served
 
 
 # --- a tgtd in memory ------------------------------------------------------------------
@@ -153,6 +153,7 @@ class FakeTgtd:
         self.accounts: dict = {}
         self.calls: list = []
         self.fail_on = None  # (mode, op): answer with an error
+        self.fail_on_once = False
 
     def restart(self) -> None:
         """What a tgtd restart does: the configuration is gone."""
@@ -203,6 +204,8 @@ class FakeTgtd:
         assert opts.pop("lld") == "iscsi"
         mode, op = opts["mode"], opts["op"]
         if self.fail_on == (mode, op):
+            if self.fail_on_once:
+                self.fail_on = None
             return 22, "", "tgtadm: invalid request\n"
         handler = getattr(self, "_%s_%s" % (mode, op))
         return handler(opts)
@@ -270,7 +273,7 @@ class FakeTgtd:
                 path, size, params = target["luns"][lun]
                 lines += ["        LUN: %d" % lun, "            Type: disk",
                           "            SCSI ID: %s" % params.get("scsi_id", ""),
-                          "            Size: %d MB, Block size: 512" % tgt.tgt_shown_mb(size),
+                          "            Size: %d MB, Block size: 512" % gw.tgt_shown_mb(size),
                           "            Backing store type: rdwr", "            Backing store path: %s" % path]
             lines.append("    Account information:")
             lines += ["        %s" % user for user in target["accounts"]]
@@ -287,7 +290,12 @@ class FakeTgtd:
 
     def _logicalunit_update(self, opts):
         params = dict(item.split("=", 1) for item in opts["params"].split(","))
-        self.targets[int(opts["tid"])]["luns"][int(opts["lun"])][2].update(params)
+        lun = self.targets[int(opts["tid"])]["luns"][int(opts["lun"])]
+        if "path" in params:  # tgtd opens the backing store again, and reads its size
+            if lun[2].get("online", "1") != "0":
+                return 22, "", "tgtadm: invalid request\n"
+            lun[0], lun[1] = params.pop("path"), os.path.getsize(lun[0])
+        lun[2].update(params)
         return 0, "", ""
 
     def _logicalunit_delete(self, opts):
@@ -479,16 +487,33 @@ def test_dependencies(backend):
     assert array.get_access_group("g1")["luns"] == []
 
 
-def test_resize_adds_the_lun_again(tgtd, backend):
+def test_resize_reopens_the_lun_in_place(tgtd, backend):
+    """offline, open the backing store again, online: same LUN number and identity, new size."""
     array = backend()
-    array.create_lun("l1", "pool0", 10 * MiB, True, None)
+    lun = array.create_lun("l1", "pool0", 10 * MiB, True, None)
     array.create_access_group("g1", [HOST_A], [{"name": "l1", "lun_id": 3}], None)
     tid = [tid for tid, t in tgtd.targets.items() if t["name"].endswith(":g1")][0]
     before = len(tgtd.calls)
     array.resize_lun("l1", 20 * MiB)
     later = [argv[3:] for argv in tgtd.calls[before:] if argv[0] == "tgtadm" and "logicalunit" in argv]
-    assert later[0] == ["--mode", "logicalunit", "--op", "delete", "--tid", str(tid), "--lun", "3"]
-    assert later[1][:8] == ["--mode", "logicalunit", "--op", "new", "--tid", str(tid), "--lun", "3"]
+    update = ["--mode", "logicalunit", "--op", "update", "--tid", str(tid), "--lun", "3", "--params"]
+    assert later == [update + ["online=0"], update + ["path=%s" % lun["array_path"]], update + ["online=1"]]
+    assert tgtd.targets[tid]["luns"][3][1] == 20 * MiB
+    assert tgtd.targets[tid]["luns"][3][2]["scsi_id"] == lun["uuid"].replace("-", "")
+
+
+def test_resize_adds_the_lun_again_when_tgtd_cannot_reopen_it(tgtd, backend):
+    array = backend()
+    array.create_lun("l1", "pool0", 10 * MiB, True, None)
+    array.create_access_group("g1", [HOST_A], [{"name": "l1", "lun_id": 3}], None)
+    tid = [tid for tid, t in tgtd.targets.items() if t["name"].endswith(":g1")][0]
+    tgtd.fail_on = ("logicalunit", "update")
+    before = len(tgtd.calls)
+    tgtd.fail_on_once = True
+    array.resize_lun("l1", 20 * MiB)
+    later = [argv[3:7] for argv in tgtd.calls[before:] if argv[0] == "tgtadm" and "logicalunit" in argv]
+    assert ["--mode", "logicalunit", "--op", "delete"] in later
+    assert later[-2:] == [["--mode", "logicalunit", "--op", "new"], ["--mode", "logicalunit", "--op", "update"]]
     assert tgtd.targets[tid]["luns"][3][1] == 20 * MiB
 
 

@@ -1,0 +1,469 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, stormgmt.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The ceph backend without a cluster: its URI, the agent's protocol (run for real, with the
+system Python, where it exists), job records, and the data-safety rules.
+
+The backend's operations against a real cluster are tested by the conformance suite and the
+molecule scenario ``ceph`` (they start a throw-away cluster; a unit test cannot wait 20 s for
+one). The safety rules below are checked here as well, against an agent that answers from a
+dictionary (FakeAgent): they must hold whatever the cluster says, and a unit test can make
+the cluster say things (an image or snapshot someone else made) cheaply.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+
+import pytest
+
+from ansible_collections.stormgmt.core.plugins.module_utils import _ceph_agent
+from ansible_collections.stormgmt.core.plugins.module_utils._registry import connect
+from ansible_collections.stormgmt.core.plugins.module_utils.backends import ceph
+from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
+    InvalidStorageArrayEx,
+    InvalidValueEx,
+    NoSuchOperationEx,
+    OperationFailedEx,
+    OperationPreReqNotMetEx,
+    SnapRestoreNotSafeEx,
+    StorageElementBusyEx,
+    ValueFormatEx,
+)
+
+CONF = "/etc/ceph/test.conf"
+MiB = 1024 * 1024
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+# `tgtadm --lld iscsi --mode sys --op show` of tgt 1.0.85 with tgt-rbd (Debian 12)
+SYS_SHOW = """\
+System:
+    State: ready
+    debug: off
+LLDs:
+    iscsi: ready
+    iser: error
+Backing stores:
+    rbd (bsoflags sync:direct)
+    sheepdog
+    bsg
+    rdwr (bsoflags sync:direct)
+    aio
+Device types:
+    disk
+    cd/dvd
+iSNS:
+    iSNS=Off
+"""
+
+
+# --- the server URI ---------------------------------------------------------------------------
+
+def test_uri_defaults():
+    backend = connect("ceph://rbd")
+    assert (backend.pool, backend.conf, backend.client_id) == ("rbd", "/etc/ceph/ceph.conf", "admin")
+    assert backend.portal_option is None and backend.fs_name is None
+    assert backend.iqn_base == "iqn.2026-11.io.stormgmt.ceph.rbd"
+    assert backend.fs_root == "/stormgmt/rbd"
+    assert backend.get_abilities()["access_groups"] == "UNSUPPORTED"
+
+
+def test_uri_parameters_and_a_pool_name_keeps_its_case():
+    backend = connect("ceph://Pool_1?conf=/srv/c/ceph.conf&id=gw&portal=192.0.2.1:3260&control_port=3"
+                      "&iqn_base=iqn.2026-01.com.example&fs=cephfs&fs_root=/shares&python=/opt/py/bin/python3")
+    assert (backend.pool, backend.conf, backend.client_id, backend.portal_option, backend.control_port) == (
+        "Pool_1", "/srv/c/ceph.conf", "gw", "192.0.2.1:3260", 3)
+    assert (backend.iqn_base, backend.fs_name, backend.fs_root) == ("iqn.2026-01.com.example", "cephfs", "/shares")
+    assert backend.client.python == "/opt/py/bin/python3"
+    abilities = backend.get_abilities()
+    assert abilities["access_groups"] == "ONLINE" and abilities["chap"] == "YES"
+    assert abilities["create_filesystem"] == "ONLINE" and abilities["nfs_export"] == "UNSUPPORTED"
+    assert connect("ceph://rbd?portal=127.0.0.1:3260").iqn_base == "iqn.2026-11.io.stormgmt.ceph.rbd"
+
+
+def test_the_username_names_the_client_unless_the_uri_does():
+    assert connect("ceph://rbd", "gateway1").client_id == "gateway1"
+    assert connect("ceph://rbd?id=other", "gateway1").client_id == "other"
+
+
+@pytest.mark.parametrize("uri", [
+    "ceph://", "ceph:///rbd", "ceph://rbd/images", "ceph://.rbd", "ceph://rb d", "ceph://rbd?pool=x",
+    "ceph://rbd?conf=relative.conf", "ceph://rbd?conf=/etc/ceph/a;b.conf", "ceph://rbd?conf=/etc/ceph/a,b.conf",
+    "ceph://rbd?conf=/etc/ceph/a=b.conf", "ceph://rbd?conf=/etc/ceph/../x.conf", "ceph://rbd?conf=/etc/ceph/$(id).conf",
+    "ceph://rbd?conf=/etc/ceph/a%20b.conf", "ceph://rbd?conf=/etc/ceph/a%0Ab.conf", "ceph://rbd?id=a%20b",
+    "ceph://rbd?id=", "ceph://rbd?id=a;b", "ceph://rbd?portal=nohost", "ceph://rbd?portal=h:0",
+    "ceph://rbd?control_port=-1", "ceph://rbd?control_port=x", "ceph://rbd?iqn_base=not-an-iqn",
+    "ceph://rbd?fs=a/b", "ceph://rbd?fs_root=/a/../b", "ceph://rbd?python=python3",
+])
+def test_bad_uris_are_value_format_errors(uri):
+    with pytest.raises(ValueFormatEx):
+        connect(uri)
+
+
+def test_backing_stores_of_tgtd():
+    assert ceph.parse_backing_stores(SYS_SHOW) == ["rbd", "sheepdog", "bsg", "rdwr", "aio"]
+    assert "rbd" not in ceph.parse_backing_stores(SYS_SHOW.replace("    rbd (bsoflags sync:direct)\n", ""))
+
+
+# --- the agent's protocol -------------------------------------------------------------------------
+
+def _serve(lines):
+    out = io.StringIO()
+    assert _ceph_agent.serve(io.StringIO("".join(json.dumps(line) + "\n" for line in lines)), out) == 0
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_agent_answers_one_line_per_request_and_names_errors():
+    answers = _serve([{"op": "ping"}, {"op": "no_such_op"}, {"op": "ping", "args": {"bad": 1}}])
+    assert answers[0]["result"]["protocol"] == _ceph_agent.PROTOCOL
+    assert answers[1]["error"]["type"] == "InvalidArgument" and "no_such_op" in answers[1]["error"]["msg"]
+    assert answers[2]["error"]["type"] == "TypeError"
+
+
+def test_agent_source_is_standalone():
+    """The co-process runs the file's text with another Python: it may import nothing of the collection."""
+    source = ceph.agent_source()
+    assert "ansible_collections" not in source.split('"""', 2)[2]
+    assert "import ansible" not in source
+
+
+@pytest.mark.skipif(not os.access(SYSTEM_PYTHON, os.X_OK), reason="no %s here" % SYSTEM_PYTHON)
+def test_co_process_agent_answers_and_stops():
+    """The real co-process: the system Python runs the agent's source."""
+    client = ceph.CephClient(SYSTEM_PYTHON)
+    try:
+        answer = client.call("ping")
+        assert answer["protocol"] == _ceph_agent.PROTOCOL and answer["pid"] != os.getpid()
+        with pytest.raises(ceph.CephError) as caught:
+            client.call("no_such_op")
+        assert caught.value.kind == "InvalidArgument"
+    finally:
+        client.close()
+    assert client._proc is None  # pylint: disable=protected-access
+
+
+def test_a_missing_python_is_a_missing_prerequisite(tmp_path):
+    client = ceph.CephClient(str(tmp_path / "python3"))
+    with pytest.raises(OperationPreReqNotMetEx) as caught:
+        client.call("ping")
+    assert "python3-rados" in caught.value.msg
+
+
+def test_errors_of_the_bindings_map_to_exception_classes():
+    assert isinstance(ceph.CephError("ImageExists", "x").to_plugin("create"), InvalidValueEx)
+    assert isinstance(ceph.CephError("ImageBusy", "x").to_plugin("delete"), StorageElementBusyEx)
+    assert isinstance(ceph.CephError("Whatever", "x").to_plugin("do"), OperationFailedEx)
+
+
+# --- a backend over an agent that answers from a dictionary -----------------------------------------
+
+class FakeAgent:
+    """Just enough of :class:`_ceph_agent.Agent` for the backend's rules: images with metadata and
+    snapshots, the state object with its lock, the jobs omap. Not Ceph: see the module docstring."""
+
+    def __init__(self) -> None:
+        self.images: dict = {}
+        self.objects: dict = {}
+        self.omaps: dict = {}
+        self.locks: dict = {}
+        self.spawned: list = []
+        self.next_id = 100
+
+    def call(self, op, **args):
+        method = getattr(self, "op_" + op, None)
+        if method is None:
+            raise ceph.CephError("InvalidArgument", "unknown operation %s" % op)
+        return json.loads(json.dumps(method(**args)))
+
+    # the cluster
+    def op_connect(self, conf, client_id, pool, fs=None):
+        return {"pool": True, "applications": ["rbd"], "fsid": "f00", "version": "16.2.15"}
+
+    def op_pool_stats(self):
+        return {"cluster": {"total_bytes": 1 << 40}, "pool": {"stored": 0, "max_avail": 1 << 40}}
+
+    def op_read(self, obj):
+        return {"data": self.objects.get(obj)}
+
+    def op_write(self, obj, data):
+        self.objects[obj] = data
+
+    def op_lock(self, obj, cookie, duration, wait):
+        if self.locks.get(obj) not in (None, cookie):
+            return {"locked": False}
+        self.locks[obj] = cookie
+        self.objects.setdefault(obj, "")
+        return {"locked": True}
+
+    def op_unlock(self, obj, cookie):
+        if self.locks.get(obj) == cookie:
+            del self.locks[obj]
+
+    def op_omap_get(self, obj, keys=None):
+        values = self.omaps.get(obj, {})
+        return dict((k, v) for k, v in values.items() if keys is None or k in keys)
+
+    def op_omap_set(self, obj, values):
+        self.omaps.setdefault(obj, {}).update(values)
+
+    def op_omap_remove(self, obj, keys):
+        for key in keys:
+            self.omaps.get(obj, {}).pop(key, None)
+
+    def op_jobs(self):
+        return dict((k, json.loads(v)) for k, v in self.op_omap_get("stormgmt.jobs").items())
+
+    def op_job(self, job_id):
+        value = self.op_omap_get("stormgmt.jobs").get(job_id)
+        return json.loads(value) if value else None
+
+    # images
+    def add_image(self, name, size=16 * MiB, meta=None, parent=None):
+        self.next_id += 1
+        self.images[name] = {"name": name, "id": "i%d" % self.next_id, "size": size, "objects": 4, "features": 61,
+                             "parent": parent, "snaps": [], "meta": dict(meta or {}), "watchers": 0,
+                             "created": time.time(), "protected": set()}
+
+    def op_images(self):
+        return sorted(self.images)
+
+    def _info(self, name, children=False):
+        image = self.images[name]
+        info = dict((k, v) for k, v in image.items() if k != "protected")
+        info["snaps"] = [dict(s, protected=s["name"] in image["protected"]) for s in image["snaps"]]
+        if children:
+            info["children"] = [{"pool": "rbd", "image": other, "trash": False} for other, i in self.images.items()
+                                if (i["parent"] or {}).get("image") == name]
+        return info
+
+    def op_image(self, name, children=False):
+        return self._info(name, children) if name in self.images else None
+
+    def op_images_info(self, names=None, children=False):
+        return dict((n, self._info(n, children)) for n in (names or self.images) if n in self.images)
+
+    def op_create(self, name, size, meta):
+        if name in self.images:
+            raise ceph.CephError("ImageExists", "image %s exists" % name)
+        self.add_image(name, size, meta)
+
+    def op_resize(self, name, size):
+        self.images[name]["size"] = size
+
+    def op_meta_set(self, name, meta):
+        self.images[name]["meta"].update(meta)
+
+    def op_meta_remove(self, name, keys):
+        for key in keys:
+            self.images[name]["meta"].pop(key, None)
+
+    def op_snap_create(self, name, snap):
+        self.next_id += 1
+        self.images[name]["snaps"].append({"id": self.next_id, "name": snap, "size": self.images[name]["size"],
+                                           "namespace": 0})
+        return {"id": self.next_id, "size": self.images[name]["size"]}
+
+    def op_snap_remove(self, name, snap):
+        self.images[name]["snaps"] = [s for s in self.images[name]["snaps"] if s["name"] != snap]
+        self.images[name]["protected"].discard(snap)
+
+    def op_snap_protect(self, name, snap):
+        self.images[name]["protected"].add(snap)
+
+    def op_snap_children(self, name, snap):
+        return [other for other, i in self.images.items()
+                if (i["parent"] or {}).get("image") == name and i["parent"]["snap"] == snap]
+
+    def op_clone(self, parent, snap, name, meta):
+        self.add_image(name, self.images[parent]["size"], meta,
+                       {"pool": "rbd", "namespace": "", "image": parent, "snap": snap})
+
+    def op_trash_move(self, name):
+        return self.images.pop(name)["id"]
+
+    def op_trash_remove(self, image_id):
+        return None
+
+    def op_release_snapshot(self, image, snap):
+        return None
+
+    def op_changed_since(self, name, snap):
+        return True
+
+    def close(self):
+        return None
+
+
+@pytest.fixture
+def fake():
+    return FakeAgent()
+
+
+@pytest.fixture
+def backend(fake, monkeypatch):
+    opened = []
+
+    def _open(query=""):
+        array = connect("ceph://rbd?conf=%s%s" % (CONF, query))
+        array.client = fake
+        monkeypatch.setattr(array, "_start_job", lambda op, kind, target, args: fake.spawned.append(
+            (op, kind, target, args)) or {"job_id": "j", "op": op, "progress": 0, "status": "RUNNING"})
+        opened.append(array)
+        return array
+    yield _open
+
+
+def test_a_new_server_writes_its_state_in_the_pool(backend, fake):
+    array = backend()
+    assert array.list_luns() == []
+    state = json.loads(fake.objects["stormgmt.server"])
+    assert state["version"] == ceph.STATE_VERSION and state["groups"] == {} and not fake.locks
+
+
+def test_check_mode_on_a_pool_never_used_writes_nothing(backend, fake):
+    array = backend()
+    array.read_only = True
+    assert array.list_luns() == [] and array.get_lun("x") is None
+    assert fake.objects == {}
+
+
+def test_images_of_others_are_not_luns_and_are_never_taken_over(backend, fake):
+    fake.add_image("vm-disk", meta={"other.tool": "1"})
+    array = backend()
+    assert array.list_luns() == [] and array.get_lun("vm-disk") is None
+    with pytest.raises(InvalidValueEx) as caught:
+        array.create_lun("vm-disk", "rbd", MiB, True, None)
+    assert "did not make" in caught.value.msg
+    with pytest.raises(OperationPreReqNotMetEx):
+        array.delete_lun("vm-disk", True)
+    with pytest.raises(InvalidValueEx):
+        array.create_clone("vm-disk", "vm-disk")
+    assert "vm-disk" in fake.images and fake.images["vm-disk"]["meta"] == {"other.tool": "1"}
+
+
+def test_a_pool_whose_state_is_gone_but_holds_luns_is_refused(backend, fake):
+    fake.add_image("lun1", meta={ceph.K_SERVER: "an-old-server", ceph.K_UUID: "u1"})
+    with pytest.raises(InvalidStorageArrayEx) as caught:
+        backend().list_luns()
+    assert "an-old-server" in caught.value.msg and "stormgmt.server" not in fake.objects or not fake.objects["stormgmt.server"]
+
+
+def test_a_corrupt_state_object_is_reported_and_left_alone(backend, fake):
+    fake.objects["stormgmt.server"] = "{not json"
+    with pytest.raises(InvalidStorageArrayEx):
+        backend().list_luns()
+    assert fake.objects["stormgmt.server"] == "{not json"
+
+
+def test_snapshots_someone_else_made_are_not_shown_and_block_deletion(backend, fake):
+    array = backend()
+    array.create_lun("db", "rbd", 16 * MiB, True, None)
+    array.create_snapshot("db", "daily")
+    fake.op_snap_create("db", "by-hand")  # rbd snap create, outside the collection
+    assert [snap["name"] for snap in array.list_snapshots("db")] == ["daily"]
+    with pytest.raises(InvalidValueEx):
+        array.create_snapshot("db", "by-hand")
+    with pytest.raises(StorageElementBusyEx) as caught:
+        array.delete_lun("db", True)  # not even with force
+    assert "by-hand" in caught.value.msg
+    assert "db" in fake.images and [s["name"] for s in fake.images["db"]["snaps"]] == ["daily", "by-hand"]
+
+
+def test_a_snapshot_recreated_by_hand_under_the_same_name_is_not_ours(backend, fake):
+    array = backend()
+    array.create_lun("db", "rbd", 16 * MiB, True, None)
+    array.create_snapshot("db", "daily")
+    fake.op_snap_remove("db", "daily")
+    fake.op_snap_create("db", "daily")  # another snapshot (another id) with that name
+    assert array.get_snapshot("db", "daily") is None
+
+
+def test_clones_keep_their_parent_and_an_internal_snapshot_is_not_shown(backend, fake):
+    array = backend()
+    array.create_lun("db", "rbd", 16 * MiB, True, None)
+    clone = array.create_clone("db-copy", "db")
+    assert (clone["parent"], clone["parent_snapshot"], clone["se_type"]) == ("db", None, "LUN")
+    base = fake.images["db-copy"]["parent"]["snap"]
+    assert base.startswith(ceph.CLONE_BASE) and base in fake.images["db"]["protected"]
+    assert array.list_snapshots("db") == []
+    with pytest.raises(StorageElementBusyEx):
+        array.delete_lun("db", True)
+    array.create_snapshot("db", "s1")
+    snap_clone = array.create_clone("db-s1", "db", "s1")
+    assert (snap_clone["se_type"], snap_clone["parent_snapshot"]) == ("SNAPCLONE", "s1")
+    with pytest.raises(StorageElementBusyEx):
+        array.delete_snapshot("db", "s1")
+
+
+def test_restore_is_refused_while_mapped_or_open_and_is_a_job(backend, fake):
+    array = backend()
+    array.create_lun("db", "rbd", 16 * MiB, True, None)
+    array.create_snapshot("db", "s1")
+    fake.images["db"]["watchers"] = 1  # a VM has the image open
+    with pytest.raises(SnapRestoreNotSafeEx) as caught:
+        array.restore_snapshot("db", "s1")
+    assert "open" in caught.value.msg and not fake.spawned
+    fake.images["db"]["watchers"] = 0
+    job = array.restore_snapshot("db", "s1")
+    assert job["status"] == "RUNNING" and fake.spawned[0][1:3] == ("rollback", "lun:db")
+    assert fake.spawned[0][3]["mark"].startswith(ceph.RESTORE_MARK)
+
+
+def test_split_is_a_flatten_job_that_keeps_the_proof_of_lineage(backend, fake):
+    array = backend()
+    array.create_lun("db", "rbd", 16 * MiB, True, None)
+    array.create_clone("db-copy", "db")
+    array.split_clone("db-copy")
+    op, kind, target, args = fake.spawned[0]
+    assert (kind, target) == ("flatten", "lun:db-copy")
+    assert json.loads(args["meta_after"][ceph.K_SPLIT])["parent"] == "db"
+    with pytest.raises(InvalidValueEx):
+        array.split_clone("db")
+
+
+def test_a_running_job_makes_the_lun_busy_and_a_silent_worker_is_dead(backend, fake):
+    array = backend()
+    array.create_lun("db", "rbd", 16 * MiB, True, None)
+    now = time.time()
+    job = {"op": "restore LUN db", "kind": "rollback", "target": "lun:db", "args": {"snap": "s"}, "status": "RUNNING",
+           "progress": 40, "started": now, "heartbeat": now}
+    fake.op_omap_set("stormgmt.jobs", {"j1": json.dumps(job)})
+    record = array.get_lun("db")
+    assert (record["state"], record["async_handle"], record["async_progress"]) == ("BUSY_COPY", "j1", 40)
+    with pytest.raises(StorageElementBusyEx):
+        array.resize_lun("db", 32 * MiB)
+    assert array.job_status("j1")["status"] == "RUNNING"
+    job["heartbeat"] = now - ceph.STALE_JOB - 1
+    fake.op_omap_set("stormgmt.jobs", {"j1": json.dumps(job)})
+    status = array.job_status("j1")
+    assert status["status"] == "ERROR" and status["error"]["error"] == "OperationFailedEx"
+    record = array.get_lun("db")
+    assert record["state"] == "ERROR" and "restore" in record["status"]
+
+
+def test_no_thick_luns_and_no_qos(backend):
+    array = backend()
+    with pytest.raises(NoSuchOperationEx):
+        array.create_lun("db", "rbd", MiB, False, None)
+    with pytest.raises(NoSuchOperationEx):
+        array.create_lun("db", "rbd", MiB, True, "gold")
+    with pytest.raises(InvalidValueEx):
+        array.create_lun("db", "other-pool", MiB, True, None)
+
+
+def test_a_killed_create_is_adopted_at_the_next_connection(backend, fake):
+    array = backend()
+    array.list_luns()
+    state = json.loads(fake.objects["stormgmt.server"])
+    meta = {ceph.K_SERVER: state["uuid"], ceph.K_UUID: "u-killed", ceph.K_CREATED: "1", ceph.K_SNAPS: "{}"}
+    state["pending"]["half"] = {"op": "create", "started": time.time() - 1, "meta": meta}
+    fake.objects["stormgmt.server"] = json.dumps(state)
+    fake.add_image("half")  # made, not marked yet, when the run was killed
+    lun = backend().get_lun("half")
+    assert lun is not None and lun["uuid"] == "u-killed"
+    assert json.loads(fake.objects["stormgmt.server"])["pending"] == {}

@@ -72,9 +72,11 @@ def test_a_raw_session_as_the_protocol_document_describes(tmp_path):
     ])
     assert [a["id"] for a in answers] == [1, 2, 3, 4, 5, 6, 7]
     assert answers[0]["result"] == {"name": "jsonfile", "version": answers[0]["result"]["version"],
-                                    "api_version": "1.0", "types": ["array"]}
+                                    "api_version": "1.1", "types": ["array"]}
     assert answers[1]["result"] == {"block_size": 512, "min_lun_id": 1}
     assert answers[2]["result"]["name"] == "db01" and answers[2]["result"]["size"] == MiB
+    # a collection that speaks 1.0 gets no field of 1.1: it would refuse the record
+    assert "created" not in answers[2]["result"] and "consistency_group" not in answers[2]["result"]
     assert answers[3]["error"]["data"] == {"error": "InvalidValueEx", "msg": "LUN 'db01' already exists", "key": "name"}
     assert answers[4]["result"] is None
     assert answers[5]["error"]["code"] == -32601

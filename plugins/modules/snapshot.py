@@ -43,7 +43,7 @@ options:
     type: str
   consistency_group:
     description:
-      - Consistency group (see M(stormgmt.core.consistency_group)) whose members are snapshotted together: one
+      - Consistency group (see M(stormgmt.core.consistency_group)) whose members are snapshotted together, in one
         group snapshot of every member LUN and file system, all of one point in time.
       - Needs the backend abilities C(consistency_group) and C(cg_snapshot) (C(cg_snapshot_restore) to restore);
         a backend without them fails with C(NoSuchOperationEx) before anything changes.

@@ -35,7 +35,7 @@ options:
     description:
       - What to return. V(all) returns everything; each other value adds the key of the same name under
         RV(storage).
-      - V(rotation) reports the snapshot rotations (see the rotation form of M(stormgmt.core.snapshot)): one entry per
+      - V(rotation) reports the snapshot rotations (see the rotation form of M(stormgmt.core.snapshot)), one entry per
         LUN, file system or consistency group and prefix whose snapshots have generated names (prefix followed by
         a UTC time, such as C(nightly-20261202T030012Z)). O(rotation) narrows it to one prefix and adds when the next
         snapshot is due.

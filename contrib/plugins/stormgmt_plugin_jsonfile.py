@@ -687,7 +687,6 @@ class JsonFileArray:
             return False
         return not stored.get("mutual_username") or secret_matches(chap.get("mutual_password"), stored.get("mutual_hash"))
 
-
     # --- consistency groups (protocol 1.1) -----------------------------------------
     def _cgroup(self, state, name):
         if name not in state["cgroups"]:

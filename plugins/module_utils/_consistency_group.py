@@ -107,25 +107,28 @@ class ConsistencyGroupResource(Resource):
         return self.backend.get_filesystem(name)
 
     def _changes(self, current: list, wanted, noun: str, lookup) -> tuple:
-        """(names to add, names to remove); every name to add exists and is in no other group."""
+        """(names to add, names to remove). Wanted names are compared as the server spells them
+        (its record's name), so no spelling of a member lands in the group twice; every name to
+        add exists and is in no other group."""
         if wanted is None:
             return [], []
-        add = []
+        key = "luns" if noun == "LUN" else "filesystems"
+        canonical = []
         for name in wanted:
-            if name in current:
-                continue
-            record = lookup(name)
-            if record is None:
-                raise OperationPreReqNotMetEx("%s '%s' does not exist, so %s cannot hold it"
-                                              % (noun, name, self.describe()), "luns" if noun == "LUN" else "filesystems")
-            canonical = record["name"]  # the name as the server spells it
-            other = record.get("consistency_group")
-            if other not in (None, self.name):
-                raise InvalidValueEx("%s '%s' is already in consistency group '%s'; a %s is in one group at most"
-                                     % (noun, canonical, other, noun), "luns" if noun == "LUN" else "filesystems")
-            if canonical not in current and canonical not in add:
-                add.append(canonical)
-        remove = [] if self.params["append"] else [name for name in current if name not in wanted]
+            if name not in current:
+                record = lookup(name)
+                if record is None:
+                    raise OperationPreReqNotMetEx("%s '%s' does not exist, so %s cannot hold it"
+                                                  % (noun, name, self.describe()), key)
+                name = record["name"]
+                other = record.get("consistency_group")
+                if other not in (None, self.name):
+                    raise InvalidValueEx("%s '%s' is already in consistency group '%s'; a %s is in one group at "
+                                         "most" % (noun, name, other, noun), key)
+            if name not in canonical:
+                canonical.append(name)
+        add = [name for name in canonical if name not in current]
+        remove = [] if self.params["append"] else [name for name in current if name not in canonical]
         return add, remove
 
     def _plan_absent(self, before) -> Plan:

@@ -69,8 +69,9 @@ def rotation_status(backend, lun_snaps: list, fs_snaps: list, cg_snaps: list, op
         _rotation.check_prefix(prefix)
     every = None if options.get("every") is None else _rotation.parse_duration(options["every"], "rotation.every")
     series = {}
-    for parent_type, snaps, parent_key in (("lun", lun_snaps, "parent"), ("filesystem", fs_snaps, "parent"),
-                                          ("consistency_group", cg_snaps, "consistency_group")):
+    kinds = (("lun", lun_snaps, "parent"), ("filesystem", fs_snaps, "parent"),
+             ("consistency_group", cg_snaps, "consistency_group"))
+    for parent_type, snaps, parent_key in kinds:
         for snap in snaps:
             if parent_type != "consistency_group" and snap.get("consistency_group"):
                 continue  # part of a group snapshot: counted in the group's series

@@ -96,9 +96,9 @@ def check_prefix(prefix) -> str:
     if not isinstance(prefix, str) or not prefix:
         raise InvalidValueEx("prefix must be a non-empty string", "prefix")
     if len(prefix) > MAX_PREFIX:
-        raise InvalidValueEx("prefix %r is %d characters long; at most %d leave room for the %d-character UTC time "
-                             "in the snapshot names (names have at most 63)" % (prefix, len(prefix), MAX_PREFIX,
-                                                                                 STAMP_LENGTH), "prefix")
+        raise InvalidValueEx(
+            "prefix %r is %d characters long; at most %d leave room for the %d-character UTC time in the snapshot "
+            "names (names have at most 63)" % (prefix, len(prefix), MAX_PREFIX, STAMP_LENGTH), "prefix")
     validate_name(prefix + "20260101T000000Z", "prefix %r (names are the prefix and a UTC time)" % prefix)
     return prefix
 

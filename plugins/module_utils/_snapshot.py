@@ -106,11 +106,12 @@ class SnapshotResource(_Derived):
             if before is None:
                 return Plan()
             self.backend.require(snapshot_ability, "delete %s" % self.describe())
-            if before.get("consistency_group"):
+            group = before.get("consistency_group")
+            if group:
                 raise StorageElementBusyEx(
                     "%s is part of group snapshot '%s' of consistency group '%s', which is deleted as a whole: "
-                    "give consistency_group: %s instead of %s" % (self.describe(), self.name, before["consistency_group"],
-                                                                   before["consistency_group"], self.source.key))
+                    "give consistency_group: %s instead of %s"
+                    % (self.describe(), self.name, group, group, self.source.key))
             if self.source.key == "lun":
                 clones = [clone["name"] for clone in self.backend.list_clones(self.parent)
                           if clone.get("parent_snapshot") == self.name]

@@ -127,10 +127,14 @@ def hold(control_port: int, max_hold: float = MAX_HOLD, clock=time.monotonic):
     """
     with _hold_lock(control_port):
         pid = tgtd_pid(control_port)
-        watchdog = subprocess.Popen(  # noqa: S603 - argv list, never a shell
-            [sys.executable, "-c", _WATCHDOG, str(pid), str(os.getpid()), str(max_hold)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            close_fds=True, start_new_session=True)
+        try:
+            watchdog = subprocess.Popen(  # noqa: S603 - argv list, never a shell
+                [sys.executable, "-c", _WATCHDOG, str(pid), str(os.getpid()), str(max_hold)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                close_fds=True, start_new_session=True)
+        except OSError as error:
+            raise OperationPreReqNotMetEx("cannot start the watchdog that guards the hold of tgtd (%s %s): nothing "
+                                          "was stopped" % (sys.executable, error.strerror), "server") from None
         started = clock()
         try:
             try:

@@ -164,8 +164,8 @@ class SimGroups:
     def _member_ids(self, db, name: str, luns, filesystems) -> list:
         """[(column, id)] of the named members; each exists and is in no other group."""
         found = []
-        for column, table, noun, names in (("lun_id", "luns", "LUN", luns), ("fs_id", "filesystems", "file system",
-                                                                          filesystems)):
+        kinds = (("lun_id", "luns", "LUN", luns), ("fs_id", "filesystems", "file system", filesystems))
+        for column, table, noun, names in kinds:
             for member in names:
                 row = db.execute("SELECT id FROM %s WHERE name = ?" % table, (member,)).fetchone()
                 if row is None:
@@ -335,8 +335,8 @@ class SimGroups:
                 if mapped:
                     raise SnapRestoreNotSafeEx(
                         "restoring group snapshot '%s' of consistency group '%s' would change the data of LUN '%s' "
-                        "under the initiators of access group(s) %s; unmap it first" % (name, group, lun["name"],
-                                                                                         ", ".join(mapped)))
+                        "under the initiators of access group(s) %s; unmap it first"
+                        % (name, group, lun["name"], ", ".join(mapped)))
                 luns.append((lun, db.execute("SELECT * FROM snapshots WHERE id = ?", (member["snap_id"],)).fetchone()))
             for member in members:
                 if member["fs_snap_id"] is not None:

@@ -207,8 +207,8 @@ class TgtGroups:
                 raise OperationPreReqNotMetEx(
                     "group snapshot '%s' of consistency group '%s': the pool's file system has no reflink copies, so "
                     "tgtd would have to stop for full copies of the members while LUN(s) %s are mapped; unmap them "
-                    "(ability cg_snapshot is OFFLINE here) or keep the pool on btrfs or xfs" % (name, group,
-                                                                                                  ", ".join(mapped)),
+                    "(ability cg_snapshot is OFFLINE here) or keep the pool on btrfs or xfs"
+                    % (name, group, ", ".join(mapped)),
                     "consistency_group")
             for directory in [os.path.join(self.pool_dir, ".snapshots")] + [
                     os.path.join(self.pool_dir, ".snapshots", lun) for lun in members]:
@@ -292,8 +292,8 @@ class TgtGroups:
                 if mapped:
                     raise SnapRestoreNotSafeEx(
                         "restoring group snapshot '%s' of consistency group '%s' would change the data of LUN '%s' "
-                        "under the initiators of access group(s) %s; unmap it first" % (name, group, lun,
-                                                                                         ", ".join(mapped)))
+                        "under the initiators of access group(s) %s; unmap it first"
+                        % (name, group, lun, ", ".join(mapped)))
             # every copy first: a failure leaves every member as it was
             tmps = {}
             try:

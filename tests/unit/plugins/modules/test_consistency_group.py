@@ -109,3 +109,23 @@ def test_a_backend_without_the_ability_refuses_before_any_write(sim_path, monkey
     assert result["error"] == "NoSuchOperationEx"
     info = module("storage_info", dict(server=uri, gather_subset=["consistency_groups", "group_snapshots"]))
     assert info["storage"] == {"consistency_groups": [], "group_snapshots": []}
+
+
+class Caseless(SimBackend):
+    """A server whose LUN names are case-insensitive (as some arrays' are)."""
+
+    scheme = "caseless"
+
+    def get_lun(self, name):
+        return super().get_lun(name.lower())
+
+
+def test_no_member_twice_in_any_spelling(sim_path, monkeypatch, module):
+    monkeypatch.setitem(_registry._REGISTERED, "caseless", Caseless)
+    uri = "caseless://" + sim_path
+    module("lun", dict(server=uri, name="db-data", size="1G"))
+    created = module("consistency_group", dict(server=uri, name="db", luns=["DB-DATA", "db-data", "Db-Data"]))
+    assert created["changed"] and created["consistency_group"]["luns"] == ["db-data"]
+    for check_mode in (True, False):
+        again = module("consistency_group", dict(server=uri, name="db", luns=["DB-DATA"]), check_mode=check_mode)
+        assert again["changed"] is False, again

@@ -40,7 +40,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 PLUGIN_NAME = "jsonfile"
 PLUGIN_VERSION = "1.1.0"
-API_VERSION = "1.1"  # 1.1: clone_origin
+API_VERSION = "1.1"  # 1.1: clone_origin, consistency groups, group snapshots, server_time, created
 
 # --------------------------------------------------------------------------
 # The protocol server: reusable as is by any Python plug-in.
@@ -133,6 +133,8 @@ MAX_JOB_DELAY = 3600
 PBKDF2_ROUNDS = 50000
 OPERATIONS = ("create_lun", "resize_lun", "shrink_lun", "delete_lun", "snapshot", "snapshot_restore",
               "clone", "snap_clone", "split_clone", "access_groups")
+# protocol 1.1: consistency groups (of LUNs) and group snapshots
+GROUP_OPERATIONS = ("consistency_group", "cg_snapshot", "cg_snapshot_restore")
 FEATURES = ("thin_provisioning", "thick_provisioning", "qos", "iscsi_initiators", "fc_initiators",
             "chap", "mutual_chap")
 
@@ -158,6 +160,17 @@ def size_text(size: int) -> str:
     return "%d bytes" % size
 
 
+def utc(epoch) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch)))
+
+
+def version_tuple(text) -> tuple:
+    try:
+        return tuple(int(part) for part in str(text).split(".")[:2])
+    except ValueError:
+        return (0, 0)
+
+
 def invalid(msg, key=None):
     return PluginError("InvalidValueEx", msg, key)
 
@@ -178,10 +191,18 @@ class JsonFileArray:
         self.path = None
         self.job_delay = 0.0
         self.state = None
+        # what the collection speaks: a 1.0 collection refuses fields and abilities it does not know
+        self.peer = (1, 0)
 
     # --- protocol ------------------------------------------------------------
     def rpc_plugin_info(self, api_version=None):
+        self.peer = version_tuple(api_version)
         return {"name": PLUGIN_NAME, "version": PLUGIN_VERSION, "api_version": API_VERSION, "types": ["array"]}
+
+    @property
+    def groups(self) -> bool:
+        """Whether the collection speaks protocol 1.1 (consistency groups, created times)."""
+        return self.peer >= (1, 1)
 
     def rpc_plugin_open(self, uri, username=None, password=None):
         # a JSON file has no users: any credentials are accepted (and never stored)
@@ -237,6 +258,9 @@ class JsonFileArray:
         if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
             raise PluginError("InvalidStorageArrayEx", "%s has state version %r; this plug-in reads %d"
                               % (self.path, state.get("version") if isinstance(state, dict) else None, STATE_VERSION))
+        # added by plug-in 1.1 (state files of 1.0 have none)
+        state.setdefault("cgroups", {})
+        state.setdefault("cg_snapshots", {})
         return state
 
     @staticmethod
@@ -244,7 +268,7 @@ class JsonFileArray:
         return {
             "version": STATE_VERSION, "uuid": str(uuidlib.uuid4()), "next_id": 1,
             "pools": dict((name, {"total": total, "used": 0, "alloc": 0, "desc": desc}) for name, total, desc in DEFAULT_POOLS),
-            "luns": {}, "snapshots": {}, "groups": {}, "jobs": {},
+            "luns": {}, "snapshots": {}, "groups": {}, "jobs": {}, "cgroups": {}, "cg_snapshots": {},
         }
 
     def _save(self, state: dict) -> None:
@@ -262,7 +286,7 @@ class JsonFileArray:
         groups = sorted(g for g, group in state["groups"].items() if name in group["luns"])
         busy_state = self._busy(lun)
         clones = sum(1 for other in state["luns"].values() if other["parent"] == name and not other["parent_snapshot"])
-        return {
+        record = {
             "name": name, "uuid": lun["uuid"], "id": str(lun["id"]), "ss_uuid": state["uuid"],
             "page83_id": "6001405" + lun["uuid"].replace("-", "")[:25],
             "se_type": "SNAPCLONE" if lun["parent_snapshot"] else "LUN", "size": lun["size"], "thin": lun["thin"],
@@ -273,17 +297,33 @@ class JsonFileArray:
             "array_path": "%s/%s" % (lun["pool"], name), "parent": lun["parent"],
             "parent_snapshot": lun["parent_snapshot"],
         }
+        record.update(self._group_fields(lun, self._group_of(state, name)))
+        return record
+
+    def _group_fields(self, element, group) -> dict:
+        """The fields of protocol 1.1, for a collection that speaks it."""
+        if not self.groups:
+            return {}
+        return {"created": utc(element["created"]) if element.get("created") else None, "consistency_group": group}
 
     @staticmethod
-    def _snap_record(state, lun_name, name) -> dict:
+    def _group_of(state, lun):
+        for name, group in state["cgroups"].items():
+            if lun in group["luns"]:
+                return name
+        return None
+
+    def _snap_record(self, state, lun_name, name) -> dict:
         snap = state["snapshots"][lun_name][name]
         pool = state["luns"][lun_name]["pool"]
-        return {
+        record = {
             "name": name, "uuid": snap["uuid"], "id": str(snap["id"]), "ss_uuid": state["uuid"], "se_type": "SNAP",
             "size": snap["size"], "thin": True, "vol_group_name": pool, "access_grp_names": [], "state": "ONLINE",
             "status": "OK", "vendor": "STORMGMT", "product_id": "JSONFILE-SNAP", "path": [],
             "array_path": "%s/%s@%s" % (pool, lun_name, name), "parent": lun_name,
         }
+        record.update(self._group_fields(snap, snap.get("group")))
+        return record
 
     @staticmethod
     def _group_record(name, group) -> dict:
@@ -376,7 +416,14 @@ class JsonFileArray:
         abilities = dict((key, "ONLINE") for key in OPERATIONS)
         abilities.update((key, "YES") for key in FEATURES)
         abilities["async_jobs"] = "YES" if self.job_delay else "NO"
+        if self.groups:
+            abilities.update((key, "ONLINE") for key in GROUP_OPERATIONS)
+            abilities["cg_filesystems"] = "NO"
         return abilities
+
+    def rpc_server_time(self):
+        # the array is a file on this host: its clock is this host's
+        return time.time()
 
     def rpc_get_server(self):
         with self._state() as state:
@@ -432,7 +479,8 @@ class JsonFileArray:
             self._reserve(pool, self._pool(state, pool), size, thin, "LUN '%s'" % name)
             lun = state["luns"][name] = {
                 "uuid": str(uuidlib.uuid4()), "id": self._next_id(state), "pool": pool, "size": size,
-                "thin": bool(thin), "qos": qos, "parent": None, "parent_snapshot": None, "gen": 0}
+                "thin": bool(thin), "qos": qos, "parent": None, "parent_snapshot": None, "gen": 0,
+                "created": time.time()}
             return self._job(state, "create LUN %s" % name, lun, "BUSY_CREATE") or self._lun_record(state, name)
 
     def rpc_resize_lun(self, name, size):
@@ -462,13 +510,16 @@ class JsonFileArray:
                 raise busy("%s has clones that depend on it (%s): split or delete them first" % (what, ", ".join(clones)))
             groups = sorted(g for g, group in state["groups"].items() if name in group["luns"])
             snaps = sorted(state["snapshots"].get(name, {}))
-            if not force and (groups or snaps):
-                reasons = (["mapped to access group(s) %s" % ", ".join(groups)] if groups else []) + (
+            cgroup = self._group_of(state, name)
+            if not force and (groups or snaps or cgroup):
+                reasons = (["a member of consistency group '%s'" % cgroup] if cgroup else []) + (
+                    ["mapped to access group(s) %s" % ", ".join(groups)] if groups else []) + (
                     ["has snapshot(s) %s" % ", ".join(snaps)] if snaps else [])
                 raise busy("%s %s; unmap/delete them first or set force: true" % (what, " and ".join(reasons)))
             for group in groups:
                 del state["groups"][group]["luns"][name]
             state["snapshots"].pop(name, None)
+            self._forget_lun(state, name)
             del state["luns"][name]
             self._release(state["pools"][lun["pool"]], lun["size"], lun["thin"])
             return None
@@ -495,12 +546,15 @@ class JsonFileArray:
             if name in snaps:
                 raise invalid("snapshot '%s' of LUN '%s' already exists" % (name, lun), "name")
             snaps[name] = {"uuid": str(uuidlib.uuid4()), "id": self._next_id(state), "size": parent["size"],
-                           "gen": parent["gen"]}
+                           "gen": parent["gen"], "created": time.time()}
             return self._snap_record(state, lun, name)
 
     def rpc_delete_snapshot(self, lun, name):
         with self._state(write=True) as state:
-            self._snap(state, lun, name)
+            group = self._snap(state, lun, name).get("group")
+            if group:
+                raise busy("snapshot '%s' of LUN '%s' is part of group snapshot '%s' of consistency group '%s'; "
+                           "delete the group snapshot" % (name, lun, name, group))
             clones = sorted(n for n, other in state["luns"].items()
                             if other["parent"] == lun and other["parent_snapshot"] == name)
             if clones:
@@ -547,7 +601,7 @@ class JsonFileArray:
             clone = state["luns"][name] = {
                 "uuid": str(uuidlib.uuid4()), "id": self._next_id(state), "pool": parent["pool"],
                 "size": source["size"], "thin": parent["thin"], "qos": parent["qos"], "parent": lun,
-                "parent_snapshot": snapshot, "gen": source["gen"],
+                "parent_snapshot": snapshot, "gen": source["gen"], "created": time.time(),
                 # kept after a split: the collection deletes a split clone only when it can prove where it came from
                 "origin": {"parent": lun, "parent_snapshot": snapshot, "parent_uuid": parent["uuid"]}}
             job = self._job(state, "clone %s from %s" % (name, lun + ("@" + snapshot if snapshot else "")),
@@ -645,6 +699,170 @@ class JsonFileArray:
         if stored.get("mutual_username") != chap.get("mutual_username"):
             return False
         return not stored.get("mutual_username") or secret_matches(chap.get("mutual_password"), stored.get("mutual_hash"))
+
+    # --- consistency groups (protocol 1.1) -----------------------------------------
+    def _cgroup(self, state, name):
+        if name not in state["cgroups"]:
+            raise prereq("consistency group '%s' does not exist" % name, "consistency_group")
+        return state["cgroups"][name]
+
+    def _cg_snap(self, state, group, name):
+        snap = state["cg_snapshots"].get(group, {}).get(name)
+        if snap is None:
+            raise prereq("group snapshot '%s' of consistency group '%s' does not exist" % (name, group), "name")
+        return snap
+
+    @staticmethod
+    def _cg_record(state, name) -> dict:
+        group = state["cgroups"][name]
+        return {"name": name, "uuid": group["uuid"], "ss_uuid": state["uuid"], "luns": sorted(group["luns"]),
+                "filesystems": [], "created": utc(group["created"]), "status": "OK"}
+
+    @staticmethod
+    def _cg_snap_record(state, group, name) -> dict:
+        snap = state["cg_snapshots"][group][name]
+        size = sum(state["snapshots"][lun][name]["size"] for lun in snap["luns"])
+        return {"name": name, "uuid": snap["uuid"], "ss_uuid": state["uuid"], "consistency_group": group,
+                "luns": sorted(snap["luns"]), "filesystems": [], "size": size, "created": utc(snap["created"]),
+                "state": "ONLINE", "status": "OK"}
+
+    @staticmethod
+    def _forget_lun(state, lun):
+        for group in state["cgroups"].values():
+            if lun in group["luns"]:
+                group["luns"].remove(lun)
+        for group in list(state["cg_snapshots"]):
+            for name, snap in list(state["cg_snapshots"][group].items()):
+                if lun in snap["luns"]:
+                    snap["luns"].remove(lun)
+                if not snap["luns"]:
+                    del state["cg_snapshots"][group][name]
+
+    def _check_members(self, state, name, luns, filesystems):
+        if filesystems:
+            raise PluginError("NoSuchOperationEx", "the jsonfile plug-in has no file systems to put into consistency "
+                              "group '%s'" % name)
+        for lun in luns:
+            self._lun(state, lun)
+            other = self._group_of(state, lun)
+            if other not in (None, name):
+                raise invalid("LUN '%s' is already in consistency group '%s'; a LUN is in one group at most"
+                              % (lun, other), "luns")
+
+    def rpc_list_consistency_groups(self):
+        with self._state() as state:
+            return [self._cg_record(state, name) for name in sorted(state["cgroups"])]
+
+    def rpc_get_consistency_group(self, name):
+        with self._state() as state:
+            return self._cg_record(state, name) if name in state["cgroups"] else None
+
+    def rpc_create_consistency_group(self, name, luns, filesystems):
+        with self._state(write=True) as state:
+            if name in state["cgroups"]:
+                raise invalid("consistency group '%s' already exists" % name, "name")
+            self._check_members(state, name, luns, filesystems)
+            state["cgroups"][name] = {"uuid": str(uuidlib.uuid4()), "created": time.time(), "luns": sorted(set(luns))}
+            return self._cg_record(state, name)
+
+    def rpc_update_consistency_group(self, name, changes):
+        with self._state(write=True) as state:
+            group = self._cgroup(state, name)
+            self._check_members(state, name, changes.get("add_luns", []), changes.get("add_filesystems", []))
+            luns = set(group["luns"]) - set(changes.get("remove_luns", []))
+            group["luns"] = sorted(luns | set(changes.get("add_luns", [])))
+            return self._cg_record(state, name)
+
+    def _drop_cg_snap(self, state, group, name):
+        snap = self._cg_snap(state, group, name)
+        clones = sorted(n for n, other in state["luns"].items()
+                        if other["parent"] in snap["luns"] and other["parent_snapshot"] == name)
+        if clones:
+            raise busy("group snapshot '%s' of consistency group '%s': clone(s) %s depend on its snapshots; split or "
+                       "delete them first" % (name, group, ", ".join(clones)))
+        for lun in snap["luns"]:
+            state["snapshots"][lun].pop(name, None)
+            if not state["snapshots"][lun]:
+                del state["snapshots"][lun]
+        del state["cg_snapshots"][group][name]
+
+    def rpc_delete_consistency_group(self, name, force=False):
+        with self._state(write=True) as state:
+            self._cgroup(state, name)
+            snaps = state["cg_snapshots"].get(name, {})
+            if snaps and not force:
+                raise busy("consistency group '%s' has group snapshot(s) %s; delete them first or set force: true"
+                           % (name, ", ".join(sorted(snaps))))
+            for snap in list(snaps):
+                self._drop_cg_snap(state, name, snap)
+            state["cg_snapshots"].pop(name, None)
+            del state["cgroups"][name]
+            return None
+
+    def rpc_list_cg_snapshots(self, group=None):
+        with self._state() as state:
+            answer = []
+            for name in sorted(state["cg_snapshots"]) if group is None else [group]:
+                snaps = state["cg_snapshots"].get(name, {})
+                for snap in sorted(snaps, key=lambda key: (snaps[key]["created"], key)):
+                    answer.append(self._cg_snap_record(state, name, snap))
+            return answer
+
+    def rpc_get_cg_snapshot(self, group, name):
+        with self._state() as state:
+            if name not in state["cg_snapshots"].get(group, {}):
+                return None
+            return self._cg_snap_record(state, group, name)
+
+    def rpc_create_cg_snapshot(self, group, name):
+        # one transaction: every member's data generation is read under the same lock
+        with self._state(write=True) as state:
+            members = self._cgroup(state, group)["luns"]
+            if not members:
+                raise prereq("consistency group '%s' has no members to snapshot" % group, "consistency_group")
+            snaps = state["cg_snapshots"].setdefault(group, {})
+            if name in snaps:
+                raise invalid("group snapshot '%s' of consistency group '%s' already exists" % (name, group), "name")
+            for lun in members:
+                self._not_busy(self._lun(state, lun), "member LUN '%s'" % lun)
+                if name in state["snapshots"].get(lun, {}):
+                    raise invalid("member LUN '%s' already has a snapshot '%s'" % (lun, name), "name")
+            now = time.time()
+            for lun in members:
+                parent = state["luns"][lun]
+                state["snapshots"].setdefault(lun, {})[name] = {
+                    "uuid": str(uuidlib.uuid4()), "id": self._next_id(state), "size": parent["size"],
+                    "gen": parent["gen"], "created": now, "group": group}
+            snaps[name] = {"uuid": str(uuidlib.uuid4()), "created": now, "luns": list(members)}
+            return self._cg_snap_record(state, group, name)
+
+    def rpc_delete_cg_snapshot(self, group, name):
+        with self._state(write=True) as state:
+            self._drop_cg_snap(state, group, name)
+            if not state["cg_snapshots"][group]:
+                del state["cg_snapshots"][group]
+            return None
+
+    def rpc_restore_cg_snapshot(self, group, name):
+        with self._state(write=True) as state:
+            snap = self._cg_snap(state, group, name)
+            for lun in snap["luns"]:
+                parent = self._lun(state, lun)
+                self._not_busy(parent, "LUN '%s'" % lun)
+                groups = sorted(g for g, record in state["groups"].items() if lun in record["luns"])
+                if groups:
+                    raise PluginError("SnapRestoreNotSafeEx",
+                                      "restoring group snapshot '%s' of consistency group '%s' would change the data of "
+                                      "LUN '%s' under the initiators of access group(s) %s; unmap it first"
+                                      % (name, group, lun, ", ".join(groups)))
+            for lun in snap["luns"]:
+                parent, member = state["luns"][lun], state["snapshots"][lun][name]
+                if member["size"] != parent["size"]:
+                    pool = state["pools"][parent["pool"]]
+                    self._release(pool, parent["size"], parent["thin"])
+                    self._reserve(parent["pool"], pool, member["size"], parent["thin"], "LUN '%s'" % lun)
+                parent["size"], parent["gen"] = member["size"], member["gen"]
+            return self._cg_snap_record(state, group, name)
 
 
 if __name__ == "__main__":

@@ -157,6 +157,11 @@ class Resource(abc.ABC):
     def apply(self, plan: Plan, before: dict | None, run: Waiter) -> None:
         """Carry out ``plan``; pass every backend answer through ``run``."""
 
+    def outcome(self, plan: Plan) -> dict:
+        """Keys the module result gets besides the record and the diff: what the run did (or,
+        in check mode, would do) that the record does not show. None by default."""
+        return {}
+
 
 def converge(resource: Resource, check_mode: bool, run: Waiter) -> dict:
     """Bring ``resource`` to its desired state; return the module result.
@@ -214,6 +219,7 @@ def _converge(resource: Resource, check_mode: bool, run: Waiter) -> dict:
         after = resource.read()
     if run.jobs:
         result["job"] = run.jobs[-1]
+    result.update(resource.outcome(plan))
     result[resource.kind] = after or {}
     result["diff"] = {"before": before or {}, "after": after or {}}
     return result

@@ -172,6 +172,8 @@ class NetworkFilesystem(FilesystemResource):
             raise FileSystemBusyEx("%s is %s; unmount it first" % (self.describe(), before["status"].replace("OK, ", "")))
         if not self.params["force"]:
             reasons = []
+            if before.get("consistency_group"):
+                reasons.append("is a member of consistency group '%s'" % before["consistency_group"])
             if before.get("export_clients") or before.get("access_grp_names"):
                 reasons.append("is exported (to %s)" % ", ".join(
                     list(before.get("export_clients") or []) + ["group " + g for g in before.get("access_grp_names") or []]))

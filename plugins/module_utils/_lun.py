@@ -86,6 +86,8 @@ class LunResource(Resource):
         if not self.params["force"]:
             snaps = [snap["name"] for snap in self.backend.list_snapshots(self.name)]
             reasons = []
+            if before.get("consistency_group"):
+                reasons.append("is a member of consistency group '%s'" % before["consistency_group"])
             if before["access_grp_names"]:
                 reasons.append("is mapped to access group(s) %s" % ", ".join(before["access_grp_names"]))
             if snaps:

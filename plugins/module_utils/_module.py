@@ -184,7 +184,7 @@ def _message(resource, error: IPluginException, resource_class=None, params=None
     if resource is not None:
         what = resource.describe()
     elif resource_class is not None and isinstance((params or {}).get("name"), str):
-        noun = getattr(resource_class, "noun", "") or resource_class.kind.replace("_", " ")
+        noun = getattr(resource_class, "noun", "") or getattr(resource_class, "kind", "object").replace("_", " ")
         what = "%s '%s'" % (noun, params["name"])
         if repr(params["name"]) in error.msg:
             return error.msg
@@ -205,7 +205,9 @@ def run_resource(module: AnsibleModule, resource_class) -> None:
         if params["wait_timeout"] <= 0:
             module.fail_json(msg="wait_timeout must be a positive number of seconds, got %s" % params["wait_timeout"],
                              error="InvalidValueEx")
-        backend = _connect(params, resource_class.needs_server(params))
+        # a resource class, or a factory that picks one (snapshot: one, a group's, a rotation)
+        needs_server = getattr(resource_class, "needs_server", None)
+        backend = _connect(params, needs_server(params) if needs_server is not None else True)
         backend.read_only = module.check_mode
         resource = resource_class(backend, params)
         waiter = Waiter(backend, wait=params["wait"], timeout=params["wait_timeout"])

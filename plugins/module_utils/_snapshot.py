@@ -126,6 +126,12 @@ class SnapshotResource(_Derived):
             if before is None:
                 return Plan()
             self.backend.require(snapshot_ability, "delete %s" % self.describe())
+            group = before.get("consistency_group")
+            if group:
+                raise StorageElementBusyEx(
+                    "%s is part of group snapshot '%s' of consistency group '%s', which is deleted as a whole: "
+                    "give consistency_group: %s instead of %s"
+                    % (self.describe(), self.name, group, group, self.source.key))
             if self.is_filesystem:
                 clones = [fs["name"] for fs in self.backend.list_filesystems()
                           if fs.get("parent") == self.parent and fs.get("parent_snapshot") == self.name]
@@ -261,6 +267,8 @@ class CloneResource(_Derived):
     def _check_lun_deletable(self, before: dict) -> None:
         """What the backend refuses when it deletes a LUN clone, refused here so that check mode says it too."""
         reasons = []
+        if before.get("consistency_group"):
+            reasons.append("is a member of consistency group '%s'" % before["consistency_group"])
         clones = [clone["name"] for clone in self.backend.list_clones(self.name)]
         if clones:
             reasons.append("has clones that depend on it (%s)" % ", ".join(clones))
@@ -323,3 +331,28 @@ class CloneResource(_Derived):
                 run(self._call("split_clone", self.name))
             elif step == "delete":
                 run(self._call("delete_clone", self.name, False))
+
+
+def snapshot_resource(backend, params: dict) -> Resource:
+    """The resource of a ``snapshot`` task: a rotation (``prefix``), a group snapshot
+    (``consistency_group``) or one snapshot of a LUN or file system."""
+    # imported here: a plain snapshot task does not compile the other two
+    if params.get("prefix") is not None:
+        from ansible_collections.stormgmt.core.plugins.module_utils._rotation import RotationResource
+        return RotationResource(backend, params)
+    for option in ("every", "keep", "max_age"):
+        if params.get(option) is not None:
+            raise InvalidValueEx("%s belongs to the rotation form of the snapshot module: give prefix instead of "
+                                 "name" % option, option)
+    if params.get("consistency_group") is not None:
+        from ansible_collections.stormgmt.core.plugins.module_utils._consistency_group import GroupSnapshotResource
+        return GroupSnapshotResource(backend, params)
+    return SnapshotResource(backend, params)
+
+
+# what the module glue reads of a resource class when the task is too bad to build one
+snapshot_resource.kind = "snapshot"
+snapshot_resource.noun = "snapshot"
+
+
+snapshot_resource.kind = "snapshot"  # for messages about input too bad to build the resource

@@ -29,6 +29,7 @@ from __future__ import annotations
 import abc
 import math
 import re
+import time
 from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
 from ansible_collections.stormgmt.core.plugins.module_utils._cache import TTLCache
@@ -66,6 +67,10 @@ ARRAY_ABILITIES = {
     "chap": "YES/NO: CHAP authentication on access groups",
     "mutual_chap": "YES/NO: mutual (bidirectional) CHAP",
     "async_jobs": "YES/NO: long operations run as jobs",
+    "consistency_group": "create, change and delete consistency groups (named sets of LUNs)",
+    "cg_snapshot": "snapshot every member of a consistency group at one point in time; delete such group snapshots",
+    "cg_snapshot_restore": "roll every member of a consistency group back to a group snapshot",
+    "cg_filesystems": "YES/NO: consistency groups may hold file systems too",
 }
 
 FS_ABILITIES = {
@@ -83,7 +88,7 @@ FS_ABILITIES = {
 
 FEATURE_ABILITIES = frozenset((
     "thin_provisioning", "thick_provisioning", "qos", "iscsi_initiators", "fc_initiators",
-    "chap", "mutual_chap", "async_jobs",
+    "chap", "mutual_chap", "async_jobs", "cg_filesystems",
 ))
 
 
@@ -328,6 +333,16 @@ class StoragePlugin(abc.ABC):
         if text not in self.repaired:
             self.repaired.append(text)
 
+    def server_time(self) -> float:
+        """Now, in seconds since the epoch, by the clock of the storage server: the clock its
+        records' ``created`` times come from. Snapshot rotation measures ages with it.
+
+        This default reads the clock of the host the module runs on, which is the storage
+        server for the simulator and the tgt backend. A backend whose storage keeps time
+        elsewhere answers from there.
+        """
+        return time.time()
+
     def close(self) -> None:
         """Release connections; called once when the module is done."""
 
@@ -464,6 +479,70 @@ class StorageArrayPlugin(StoragePlugin):
         """True when the group's CHAP accounts equal ``chap`` (secrets compared as
         the backend stores them, e.g. against a salted hash)."""
         _unsupported(self, "check CHAP accounts")
+
+    # consistency groups -------------------------------------------------------
+    # A consistency group is a named set of LUNs (and file systems, where the ability
+    # cg_filesystems is YES) on this server. A LUN or file system is in one group at most;
+    # its record names the group in ``consistency_group``. A group snapshot holds one
+    # snapshot of every member, all of the same point in time, each named as the group
+    # snapshot and marked with the group in its ``consistency_group`` field.
+    def list_consistency_groups(self) -> list:
+        """``consistency_group`` records of every group."""
+        _unsupported(self, "list consistency groups")
+
+    def get_consistency_group(self, name: str) -> dict | None:
+        for group in self.list_consistency_groups():
+            if group["name"] == name:
+                return group
+        return None
+
+    def create_consistency_group(self, name: str, luns: list, filesystems: list) -> dict:
+        """Create a group of the named LUNs and file systems (names as their records spell
+        them, no duplicates). A member missing is OperationPreReqNotMetEx; a member already in
+        another group is InvalidValueEx."""
+        _unsupported(self, "create consistency groups")
+
+    def update_consistency_group(self, name: str, changes: dict) -> dict:
+        """Apply ``changes`` in one go: ``add_luns``, ``remove_luns``, ``add_filesystems``,
+        ``remove_filesystems`` (lists of names). Existing group snapshots keep the members
+        they were taken of."""
+        _unsupported(self, "change consistency groups")
+
+    def delete_consistency_group(self, name: str, force: bool = False) -> None:
+        """Delete the group (its members stay). Without ``force`` a group that has group
+        snapshots raises StorageElementBusyEx; with it, they are deleted too, unless a clone
+        depends on one of their snapshots (StorageElementBusyEx, nothing deleted)."""
+        _unsupported(self, "delete consistency groups")
+
+    def list_cg_snapshots(self, group: str | None = None) -> list:
+        """``cg_snapshot`` records, of one group (oldest first) or of all."""
+        _unsupported(self, "list group snapshots")
+
+    def get_cg_snapshot(self, group: str, name: str) -> dict | None:
+        for snap in self.list_cg_snapshots(group):
+            if snap["name"] == name:
+                return snap
+        return None
+
+    def create_cg_snapshot(self, group: str, name: str) -> dict:
+        """Snapshot every member of ``group`` at one point in time, each snapshot named
+        ``name``: either all of them are made, or none. The data of each member snapshot is
+        what its member held at one instant common to all of them (crash consistent: a write
+        acknowledged before that instant is in, none issued after it is). A group without
+        members is OperationPreReqNotMetEx; a member that already has a snapshot ``name`` is
+        InvalidValueEx; a member busy with a job is StorageElementBusyEx."""
+        _unsupported(self, "create group snapshots")
+
+    def delete_cg_snapshot(self, group: str, name: str) -> None:
+        """Delete the group snapshot and every member snapshot of it, or nothing: a clone that
+        depends on one of them is StorageElementBusyEx."""
+        _unsupported(self, "delete group snapshots")
+
+    def restore_cg_snapshot(self, group: str, name: str) -> dict:
+        """Roll every LUN and file system the group snapshot holds back to it, or none:
+        SnapRestoreNotSafeEx when a member is mapped to an access group (or a file system is
+        mounted)."""
+        _unsupported(self, "restore group snapshots")
 
 
 class FileSystemPlugin(StoragePlugin):

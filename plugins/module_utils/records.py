@@ -13,6 +13,10 @@ Element, access group, volume group, QoS, File System, File, Mount, backing devi
 
 from __future__ import annotations
 
+import calendar
+import re
+import time
+
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     MissingKeyEx,
     ValueFormatEx,
@@ -51,6 +55,8 @@ JOB_STATUSES = ("RUNNING", "COMPLETE", "ERROR")
 
 _STR, _OSTR, _INT, _OINT, _BOOL, _LIST, _DICT, _ODICT = (
     "str", "str?", "int", "int?", "bool", "list", "dict", "dict?")
+# a point in time on the storage server's clock, in UTC: "2026-12-02T03:00:00Z" (see format_time)
+_OTIME = "time?"
 
 SCHEMA = {
     "storage_server": {
@@ -109,6 +115,11 @@ SCHEMA = {
         "array_path": (_OSTR, False, None),
         "parent": (_OSTR, False, None),
         "parent_snapshot": (_OSTR, False, None),
+        # when the element was made, by the storage server's clock (snapshots: the point in time they hold)
+        "created": (_OTIME, False, None),
+        # a LUN: the consistency group it is a member of; a snapshot: the consistency group whose
+        # group snapshot it is part of (it is then created, restored and deleted with the whole set)
+        "consistency_group": (_OSTR, False, None),
         "async_handle": (_OSTR, False, None),
         "async_progress": (_OINT, False, None),
         "extra_info": (_OSTR, False, None),
@@ -147,8 +158,36 @@ SCHEMA = {
         "vol_group_name": (_OSTR, False, None),
         "parent": (_OSTR, False, None),
         "parent_snapshot": (_OSTR, False, None),
+        "created": (_OTIME, False, None),
+        "consistency_group": (_OSTR, False, None),
         "async_handle": (_OSTR, False, None),
         "async_progress": (_OINT, False, None),
+        "extra_info": (_OSTR, False, None),
+    },
+    # a named set of LUNs (and, where the backend can, file systems) snapshotted together
+    "consistency_group": {
+        "name": (_STR, True, None),
+        "uuid": (_OSTR, True, None),
+        "ss_uuid": (_OSTR, False, None),
+        "luns": (_LIST, True, None),          # member LUN names, sorted
+        "filesystems": (_LIST, True, None),   # member file system names, sorted
+        "created": (_OTIME, False, None),
+        "status": (_OSTR, False, None),
+        "extra_info": (_OSTR, False, None),
+    },
+    # one snapshot of every member of a consistency group, taken at one point in time; each member's
+    # snapshot has the group snapshot's name (a storage_element / file system snapshot record of its own)
+    "cg_snapshot": {
+        "name": (_STR, True, None),
+        "uuid": (_OSTR, True, None),
+        "ss_uuid": (_OSTR, False, None),
+        "consistency_group": (_STR, True, None),
+        "luns": (_LIST, True, None),          # the LUNs it holds a snapshot of, sorted
+        "filesystems": (_LIST, True, None),   # the file systems it holds a snapshot of, sorted
+        "size": (_OINT, False, None),         # bytes: the members' sizes added up
+        "created": (_OTIME, False, None),
+        "state": (_STR, True, SE_STATES),
+        "status": (_STR, True, None),
         "extra_info": (_OSTR, False, None),
     },
     "file": {
@@ -196,6 +235,25 @@ SCHEMA = {
 SECRET_FIELDS = frozenset(("passwd", "admin_passwd", "password", "chap_password", "secret"))
 
 
+_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def format_time(epoch: float) -> str:
+    """Seconds since the epoch -> the UTC form records carry ("2026-12-02T03:00:00Z", whole seconds)."""
+    return time.strftime(TIME_FORMAT, time.gmtime(int(epoch)))
+
+
+def parse_time(text: str) -> int:
+    """The UTC form of records -> seconds since the epoch; ValueFormatEx when it is not that form."""
+    if not isinstance(text, str) or not _TIME.match(text):
+        raise ValueFormatEx("%r is not a UTC time of the form 2026-12-02T03:00:00Z" % (text,), "created")
+    try:
+        return calendar.timegm(time.strptime(text, TIME_FORMAT))
+    except ValueError:
+        raise ValueFormatEx("%r is not a valid UTC time" % (text,), "created") from None
+
+
 def _type_ok(kind: str, value) -> bool:
     if kind == "any":
         return True
@@ -203,6 +261,14 @@ def _type_ok(kind: str, value) -> bool:
     if value is None:
         return nullable
     base = kind.rstrip("?")
+    if base == "time":
+        if not isinstance(value, str) or not _TIME.match(value):
+            return False
+        try:
+            parse_time(value)
+        except ValueFormatEx:
+            return False
+        return True
     if base == "int":
         return isinstance(value, int) and not isinstance(value, bool)
     if base == "str":
@@ -241,7 +307,9 @@ def validate(kind: str, record: dict) -> dict:
             continue  # an optional field may be unknown (make() fills absent ones with None)
         if not _type_ok(ftype, value):
             raise ValueFormatEx(
-                "field '%s' of a %s record must be %s, got %r" % (field, kind, ftype.replace("?", " or null"), value),
+                "field '%s' of a %s record must be %s, got %r" % (
+                    field, kind, ftype.replace("time", "a UTC time like 2026-12-02T03:00:00Z").replace("?", " or null"),
+                    value),
                 field)
         if allowed is not None and value not in allowed:
             raise ValueFormatEx(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: storage_info
-short_description: Read facts of a storage server - abilities, pools, LUNs, snapshots, groups, file systems
+short_description: Read facts of a storage server - abilities, pools, LUNs, snapshots, groups, file systems, rotations
 version_added: 0.1.0
 description:
   - Returns the storage server record (without secrets), what the backend can do, and lists of its objects, as the
@@ -35,10 +35,29 @@ options:
     description:
       - What to return. V(all) returns everything; each other value adds the key of the same name under
         RV(storage).
+      - V(rotation) reports the snapshot rotations (see the rotation form of M(stormgmt.core.snapshot)), one entry per
+        LUN, file system or consistency group and prefix whose snapshots have generated names (prefix followed by
+        a UTC time, such as C(nightly-20261202T030012Z)). O(rotation) narrows it to one prefix and adds when the next
+        snapshot is due.
     type: list
     elements: str
-    choices: [all, server, abilities, pools, luns, snapshots, access_groups, filesystems]
+    choices: [all, server, abilities, pools, luns, snapshots, access_groups, filesystems, consistency_groups,
+              group_snapshots, rotation]
     default: [all]
+  rotation:
+    description:
+      - What the V(rotation) subset reports. Without it, every series found is reported, without a due time.
+    type: dict
+    suboptions:
+      prefix:
+        description:
+          - Report only the series of this prefix (as given to O(stormgmt.core.snapshot#module:prefix)).
+        type: str
+      every:
+        description:
+          - The interval of the rotation (as given to O(stormgmt.core.snapshot#module:every)), to compute
+            RV(storage.rotation[].next_due) and RV(storage.rotation[].due); the storage server does not store it.
+        type: str
 seealso:
   - module: stormgmt.core.lun
 """
@@ -66,6 +85,21 @@ EXAMPLES = r"""
   when: caps.storage.abilities.snapshot in ['ONLINE', 'OFFLINE']
   ansible.builtin.debug:
     msg: snapshots are available
+
+- name: Is the nightly rotation of the database group on time?
+  stormgmt.core.storage_info:
+    gather_subset: [rotation]
+    rotation:
+      prefix: nightly-
+      every: 1d
+  register: nightly
+
+- name: Warn about series that are overdue (the schedule did not run)
+  ansible.builtin.debug:
+    msg: "{{ item.parent_type }} {{ item.parent }}: {{ item.count }} snapshots, newest {{ item.newest_created }}"
+  loop: "{{ nightly.storage.rotation | selectattr('due') }}"
+  loop_control:
+    label: "{{ item.parent }}"
 """
 
 RETURN = r"""
@@ -109,6 +143,67 @@ storage:
       type: list
       elements: dict
       returned: when O(gather_subset) has V(filesystems) or V(all)
+    consistency_groups:
+      description: Consistency group records, as M(stormgmt.core.consistency_group) returns them; empty on backends
+        without the ability C(consistency_group).
+      type: list
+      elements: dict
+      returned: when O(gather_subset) has V(consistency_groups) or V(all)
+    group_snapshots:
+      description: Group snapshot records, as M(stormgmt.core.snapshot) returns them in
+        RV(stormgmt.core.snapshot#module:group_snapshot), oldest first per group.
+      type: list
+      elements: dict
+      returned: when O(gather_subset) has V(group_snapshots) or V(all)
+    rotation:
+      description: One entry per series of generated snapshot names - per LUN, file system or consistency group and
+        prefix. The snapshots of a group snapshot count for the group, not for its member LUNs.
+      type: list
+      elements: dict
+      returned: when O(gather_subset) has V(rotation) or V(all)
+      contains:
+        parent_type:
+          description: V(lun), V(filesystem) or V(consistency_group).
+          type: str
+          sample: consistency_group
+        parent:
+          description: Name of the LUN, file system or consistency group.
+          type: str
+          sample: db
+        prefix:
+          description: The prefix of the series.
+          type: str
+          sample: nightly-
+        count:
+          description: How many snapshots the series holds.
+          type: int
+          sample: 7
+        newest:
+          description: Name of the newest snapshot.
+          type: str
+          sample: nightly-20261202T030012Z
+        newest_created:
+          description: When the newest was taken, in UTC by the storage server's clock.
+          type: str
+          sample: "2026-12-02T03:00:12Z"
+        oldest:
+          description: Name of the oldest snapshot.
+          type: str
+          sample: nightly-20261126T030003Z
+        every:
+          description: O(rotation.every), normalised; V(null) without it.
+          type: str
+          sample: 1d
+        next_due:
+          description: From when on a run of the rotation takes the next snapshot (UTC, storage server's clock);
+            V(null) without O(rotation.every).
+          type: str
+          sample: "2026-12-03T02:00:12Z"
+        due:
+          description: Whether the next snapshot is due now, by the storage server's clock - true long after
+            RV(storage.rotation[].next_due) means the schedule has not run. V(null) without O(rotation.every).
+          type: bool
+          sample: false
 error:
   description:
     - Exception class of a failure (C(InvalidStorageArrayEx) for a state file that cannot be read, ...).

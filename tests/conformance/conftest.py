@@ -142,6 +142,10 @@ RESULT_OF = {
     "create_fs_snapshot": ("get_fs_snapshot", ("filesystem", "name")),
     "create_fs_clone": ("get_filesystem", ("name",)),
     "split_fs_clone": ("get_filesystem", ("name",)),
+    "create_consistency_group": ("get_consistency_group", ("name",)),
+    "update_consistency_group": ("get_consistency_group", ("name",)),
+    "create_cg_snapshot": ("get_cg_snapshot", ("group", "name")),
+    "restore_cg_snapshot": ("get_cg_snapshot", ("group", "name")),
 }
 
 
@@ -266,9 +270,19 @@ def need(backend, *keys) -> None:
 def sweep(backend, prefix: str) -> list:
     """Delete every object whose name starts with ``prefix``; return the names still there.
 
-    Groups first (their mappings go with them), then LUNs and file systems with
-    force, clones before their parents, retrying while something is deleted.
+    Groups first (their mappings go with them; consistency groups with their group
+    snapshots), then LUNs and file systems with force, clones before their parents,
+    retrying while something is deleted.
     """
+    groups = isinstance(backend.raw, StorageArrayPlugin) and available(backend, "consistency_group")
+
+    def sweep_groups():
+        for group in backend.list_consistency_groups():
+            if group["name"].startswith(prefix):
+                _quietly(backend.delete_consistency_group, group["name"], True)
+
+    if groups:
+        sweep_groups()  # a clone of one of their snapshots keeps them until the clones are gone: again below
     if isinstance(backend.raw, StorageArrayPlugin) and available(backend, "access_groups"):
         for group in backend.list_access_groups():
             if group["grp_name"].startswith(prefix):
@@ -288,8 +302,12 @@ def sweep(backend, prefix: str) -> list:
             for record in mine:
                 _quietly(deleter, record["name"], True)
         left.extend(record["name"] for record in lister() if record["name"].startswith(prefix))
+    if groups:
+        sweep_groups()
     if isinstance(backend.raw, StorageArrayPlugin) and available(backend, "access_groups"):
         left.extend(group["grp_name"] for group in backend.list_access_groups() if group["grp_name"].startswith(prefix))
+    if groups:
+        left.extend(group["name"] for group in backend.list_consistency_groups() if group["name"].startswith(prefix))
     return left
 
 
@@ -306,6 +324,8 @@ def foreign_names(backend, prefix: str) -> set:
         names.update("lun:" + lun["name"] for lun in backend.list_luns())
         if available(backend, "access_groups"):
             names.update("group:" + group["grp_name"] for group in backend.list_access_groups())
+        if available(backend, "consistency_group"):
+            names.update("cg:" + group["name"] for group in backend.list_consistency_groups())
     if isinstance(backend.raw, FileSystemPlugin):
         names.update("fs:" + fs["name"] for fs in backend.list_filesystems())
     return set(name for name in names if not name.split(":", 1)[1].startswith(prefix))

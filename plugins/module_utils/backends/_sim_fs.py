@@ -566,7 +566,8 @@ class SimFileSystems:
             array_path="%s/%s" % (row["pool_name"], row["name"]), mount_options=["bind"],
             export_opts=json.loads(row["export_opts"] or "[]"), export_clients=clients, state=state, status=status,
             access_grp_names=groups, backing_device=row["pool_name"], vol_group_name=row["pool_name"],
-            parent=parent, parent_snapshot=parent_snapshot)
+            parent=parent, parent_snapshot=parent_snapshot, created=records.format_time(row["created"]),
+            consistency_group=self._cg_of(db, "fs_id", row["id"]))
 
     def _fs_row(self, db, name: str):
         return db.execute(_FS_SELECT + " WHERE f.name = ?", (name,)).fetchone()
@@ -584,7 +585,8 @@ class SimFileSystems:
             size=row["size"], thin=True, vol_group_name=row["pool_name"], access_grp_names=[], state="ONLINE",
             status="OK", vendor="STORMGMT", product_id="SIM-FS-SNAP",
             path=[self._snap_dir(row["fs_uuid"], row["name"])],
-            array_path="%s/%s@%s" % (row["pool_name"], row["fs_name"], row["name"]), parent=row["fs_name"])
+            array_path="%s/%s@%s" % (row["pool_name"], row["fs_name"], row["name"]), parent=row["fs_name"],
+            created=records.format_time(row["created"]), consistency_group=self._cg_of(self._conn(), "fs_snap_id", row["id"]))
 
     def _fs_snap_row(self, db, filesystem: str, name: str):
         row = db.execute(_SNAP_SELECT + " WHERE f.name = ? AND s.name = ?", (filesystem, name)).fetchone()
@@ -705,8 +707,9 @@ class SimFileSystems:
             self.check_filesystem_action(name, "delete")
             clones = self._fs_clones(db, row["id"])
             clients, groups = self._exports(db, row["id"])
-            if not force and (snaps or clones or clients or groups):
-                reasons = []
+            cgroup = self._cg_of(db, "fs_id", row["id"])
+            if not force and (snaps or clones or clients or groups or cgroup):
+                reasons = ["is a member of consistency group '%s'" % cgroup] if cgroup else []
                 if clients or groups:
                     reasons.append("is exported (to %s)" % ", ".join(clients + ["group " + g for g in groups]))
                 if snaps:
@@ -722,6 +725,8 @@ class SimFileSystems:
             db.execute("DELETE FROM fs_exports WHERE fs_id = ?", (row["id"],))
             db.execute("DELETE FROM filesystems WHERE id = ?", (row["id"],))
             self._release(db, row["pool_id"], row["size"], False)
+            if self._cg_ready(db):  # membership and group snapshot members went by cascade
+                db.execute("DELETE FROM cg_snapshots WHERE id NOT IN (SELECT cgs_id FROM cg_snapshot_members)")
             # removed after the commit, each recorded first: a crash leaves rows the next run finishes
             discards = self._discard_rows(
                 db, "delete file system '%s'" % name,
@@ -772,6 +777,10 @@ class SimFileSystems:
         key = "delete_fs_snapshot"
         with self._fs_write(key) as db:
             row = self._fs_snap_row(db, filesystem, name)
+            cgroup = self._cg_of(db, "fs_snap_id", row["id"])
+            if cgroup:
+                raise FileSystemBusyEx("snapshot '%s' of file system '%s' is part of group snapshot '%s' of consistency "
+                                       "group '%s'; delete the group snapshot" % (name, filesystem, name, cgroup))
             clones = [r[0] for r in db.execute(
                 "SELECT name FROM filesystems WHERE parent_snap_id = ? ORDER BY name", (row["id"],))]
             if clones:

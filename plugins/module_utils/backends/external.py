@@ -54,7 +54,9 @@ from ansible_collections.stormgmt.core.plugins.module_utils.plugin import (
     is_job,
 )
 
-#: version of the protocol this collection speaks; a plug-in must report the same major
+#: version of the protocol this collection speaks; a plug-in must report the same major.
+#: 1.1 added consistency groups, group snapshots, server_time and the records' created times
+#: (all optional: a 1.0 plug-in works as before and reports the new abilities UNSUPPORTED)
 API_VERSION = "1.1"
 SCHEME_PREFIX = "plugin+"
 PROGRAM_PREFIX = "stormgmt-plugin-"
@@ -82,7 +84,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
 # belongs to. The answer is checked before anything else sees it:
 #   KIND    a record of that kind      KIND?   such a record or null
 #   [KIND]  a list of such records     KIND|job, null|job: the result or a job record
-#   bool, str, abilities, export ({clients, access_groups, options}: lists of strings)
+#   bool, str, number (seconds since the epoch), abilities, export ({clients, access_groups, options}: lists of strings)
 # A method marked ``True`` falls back to the base class's own implementation
 # (for example get_lun scans list_luns) when the plug-in does not implement it.
 METHODS = {
@@ -92,6 +94,7 @@ METHODS = {
     "list_qos": (None, "[qos_vals]", True),
     "default_pool": (None, "str", True),
     "job_status": (None, "job", False),
+    "server_time": (None, "number", True),
     "list_luns": ("array", "[storage_element]", False),
     "get_lun": ("array", "storage_element?", True),
     "list_clones": ("array", "[storage_element]", True),
@@ -114,6 +117,16 @@ METHODS = {
     "update_access_group": ("array", "access_group|job", False),
     "delete_access_group": ("array", "null|job", False),
     "chap_matches": ("array", "bool", False),
+    "list_consistency_groups": ("array", "[consistency_group]", False),
+    "get_consistency_group": ("array", "consistency_group?", True),
+    "create_consistency_group": ("array", "consistency_group|job", False),
+    "update_consistency_group": ("array", "consistency_group|job", False),
+    "delete_consistency_group": ("array", "null|job", False),
+    "list_cg_snapshots": ("array", "[cg_snapshot]", False),
+    "get_cg_snapshot": ("array", "cg_snapshot?", True),
+    "create_cg_snapshot": ("array", "cg_snapshot|job", False),
+    "delete_cg_snapshot": ("array", "null|job", False),
+    "restore_cg_snapshot": ("array", "cg_snapshot|job", False),
     "list_filesystems": ("filesystem", "[file_system]", False),
     "get_filesystem": ("filesystem", "file_system?", True),
     "create_filesystem": ("filesystem", "file_system|job", False),
@@ -134,7 +147,8 @@ METHODS = {
 }
 
 # get_* answers must be the object asked for: record field holding the name
-_NAME_FIELD = {"storage_element": "name", "file_system": "name", "access_group": "grp_name"}
+_NAME_FIELD = {"storage_element": "name", "file_system": "name", "access_group": "grp_name",
+               "consistency_group": "name", "cg_snapshot": "name"}
 
 # parameter names whose values are secrets, wherever they appear in a call
 _SECRET_PARAMS = ("password", "mutual_password")
@@ -384,6 +398,10 @@ class ExternalBackend(StorageArrayPlugin, FileSystemPlugin):
                         for items in value.values()):
                     raise ValueFormatEx("expected an export {clients, access_groups, options} of lists of strings, "
                                         "got %s" % _excerpt(value), method)
+            elif returns == "number":
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e11:
+                    raise ValueFormatEx("expected seconds since the epoch, got %s" % _excerpt(value), method)
+                value = float(value)
             elif returns == "abilities":
                 if not isinstance(value, dict):
                     raise ValueFormatEx("expected an object of abilities, got %s" % _excerpt(value), method)

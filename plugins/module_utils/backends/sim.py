@@ -164,6 +164,30 @@ def _fs_half():
 
 _MISSING = object()
 
+# consistency group of a LUN, file system, snapshot or file system snapshot (tables: _sim_cg.CG_TABLES)
+_CG_OF = {
+    "lun_id": "SELECT c.name FROM cg_members m JOIN cgroups c ON c.id = m.cg_id WHERE m.lun_id = ?",
+    "fs_id": "SELECT c.name FROM cg_members m JOIN cgroups c ON c.id = m.cg_id WHERE m.fs_id = ?",
+    "snap_id": "SELECT c.name FROM cg_snapshot_members m JOIN cg_snapshots s ON s.id = m.cgs_id"
+               " JOIN cgroups c ON c.id = s.cg_id WHERE m.snap_id = ?",
+    "fs_snap_id": "SELECT c.name FROM cg_snapshot_members m JOIN cg_snapshots s ON s.id = m.cgs_id"
+                  " JOIN cgroups c ON c.id = s.cg_id WHERE m.fs_snap_id = ?",
+}
+# the consistency group methods, answered by _sim_cg.SimGroups (imported on first use)
+CG_METHODS = (
+    "list_consistency_groups", "get_consistency_group", "create_consistency_group", "update_consistency_group",
+    "delete_consistency_group", "list_cg_snapshots", "get_cg_snapshot", "create_cg_snapshot", "delete_cg_snapshot",
+    "restore_cg_snapshot")
+
+
+def _cg_method(name: str):
+    def method(self, *args, **kwargs):
+        from ansible_collections.stormgmt.core.plugins.module_utils.backends._sim_cg import SimGroups
+        return getattr(SimGroups(self), name)(*args, **kwargs)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = getattr(StorageArrayPlugin, name).__doc__
+    return method
+
 
 def _fs_method(name: str):
     def method(self, *args, **kwargs):
@@ -228,6 +252,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
         self.create = uri.option("create", not uri.path, bool)
         self._db = None
         self._uuid = None
+        self._cg_tables = None
 
     def __getattr__(self, name: str):
         # only for what normal lookup does not find: the attributes of the file system half
@@ -291,6 +316,11 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
                     return memory, False
                 self._migrate(db)
                 meta = self._read_meta(db)
+            if not self.read_only and not self._cg_ready(db):
+                # a state written before consistency groups: add their tables (check mode reads it without them)
+                from ansible_collections.stormgmt.core.plugins.module_utils.backends._sim_cg import migrate
+                migrate(db)
+                self._cg_tables = True
             db.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.OperationalError as error:
             if "locked" in str(error) or "busy" in str(error):
@@ -493,13 +523,14 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
         return {"schema_version": version, "uuid": meta["uuid"], "pending": pending}
 
     def _create_schema(self, db, on_disk: bool = False) -> None:
-        from ansible_collections.stormgmt.core.plugins.module_utils.backends._sim_fs import FS_TABLES
+        from ansible_collections.stormgmt.core.plugins.module_utils.backends._sim_cg import create_tables
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("BEGIN IMMEDIATE")
         try:
-            for statement in (_TABLES + FS_TABLES).split(";"):
+            for statement in _TABLES.split(";"):
                 if statement.strip():
                     db.execute(statement)
+            create_tables(db)  # the file system and consistency group tables
             if on_disk:
                 fault_point("sim.create_state.schema")
             db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
@@ -577,6 +608,21 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
             self._db.close()
             self._db = None
 
+    def _cg_ready(self, db) -> bool:
+        """Whether the state has the consistency group tables (one of an older release opened
+        read-only, in check mode, may not: it then has no groups)."""
+        if self._cg_tables is None:
+            self._cg_tables = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
+                                         " AND name = 'cg_snapshot_members'").fetchone() is not None
+        return self._cg_tables
+
+    def _cg_of(self, db, column: str, row_id: int):
+        """The consistency group (name) of the element ``row_id`` (``column``: a key of _CG_OF), or None."""
+        if not self._cg_ready(db):
+            return None
+        row = db.execute(_CG_OF[column], (row_id,)).fetchone()
+        return None if row is None else row[0]
+
     @property
     def server_uuid(self) -> str:
         if self._uuid is None:
@@ -590,10 +636,11 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
             "create_lun", "resize_lun", "shrink_lun", "delete_lun", "snapshot", "snapshot_restore",
             "clone", "snap_clone", "split_clone", "access_groups",
             "create_filesystem", "resize_filesystem", "delete_filesystem", "fs_snapshot",
-            "fs_snapshot_restore", "fs_clone", "fs_snap_clone", "fs_split_clone", "nfs_export"))
+            "fs_snapshot_restore", "fs_clone", "fs_snap_clone", "fs_split_clone", "nfs_export",
+            "consistency_group", "cg_snapshot", "cg_snapshot_restore"))
         abilities.update(dict((key, "YES") for key in (
             "thin_provisioning", "thick_provisioning", "qos", "iscsi_initiators", "fc_initiators",
-            "chap", "mutual_chap", "async_jobs")))
+            "chap", "mutual_chap", "async_jobs", "cg_filesystems")))
         abilities["backing_device_type"] = "PLUGIN_SINGLE"
         return abilities
 
@@ -702,7 +749,8 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
             access_grp_names=groups, qos=row["qos"], state=busy or "ONLINE",
             status="busy" if busy else ("OK, %d dependent clone(s)" % clones if clones else "OK"),
             vendor="STORMGMT", product_id="SIM-LUN", path=[], array_path="%s/%s" % (row["pool_name"], row["name"]),
-            parent=parent, parent_snapshot=parent_snapshot,
+            parent=parent, parent_snapshot=parent_snapshot, created=records.format_time(row["created"]),
+            consistency_group=self._cg_of(db, "lun_id", row["id"]),
         )
 
     def _lun_row(self, db, name: str):
@@ -796,8 +844,9 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
                 "SELECT g.name FROM mappings m JOIN access_groups g ON g.id = m.group_id WHERE m.lun_id = ?"
                 " ORDER BY g.name", (row["id"],))]
             snaps = [r[0] for r in db.execute("SELECT name FROM snapshots WHERE lun_id = ? ORDER BY name", (row["id"],))]
-            if not force and (groups or snaps):
-                reasons = []
+            cgroup = self._cg_of(db, "lun_id", row["id"])
+            if not force and (groups or snaps or cgroup):
+                reasons = ["is a member of consistency group '%s'" % cgroup] if cgroup else []
                 if groups:
                     reasons.append("is mapped to access group(s) %s" % ", ".join(groups))
                 if snaps:
@@ -807,16 +856,20 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
             db.execute("DELETE FROM snapshots WHERE lun_id = ?", (row["id"],))
             db.execute("DELETE FROM luns WHERE id = ?", (row["id"],))
             self._release(db, row["pool_id"], row["size"], bool(row["thin"]))
+            if self._cg_ready(db):  # its group membership and snapshots went by cascade; drop emptied group snapshots
+                db.execute("DELETE FROM cg_snapshots WHERE id NOT IN (SELECT cgs_id FROM cg_snapshot_members)")
 
     # --- snapshots --------------------------------------------------------
     def _snap_record(self, row) -> dict:
+        db = self._conn()
         return records.make(
             "storage_element",
             name=row["name"], uuid=row["uuid"], id=str(row["id"]), ss_uuid=self.server_uuid,
             se_type="SNAP", size=row["size"], thin=True, vol_group_name=row["pool_name"], access_grp_names=[],
             state="ONLINE", status="OK", vendor="STORMGMT", product_id="SIM-SNAP",
             array_path="%s/%s@%s" % (row["pool_name"], row["lun_name"], row["name"]),
-            parent=row["lun_name"], path=[])
+            parent=row["lun_name"], path=[], created=records.format_time(row["created"]),
+            consistency_group=self._cg_of(db, "snap_id", row["id"]))
 
     _SNAP_SELECT = ("SELECT s.*, l.name AS lun_name, p.name AS pool_name FROM snapshots s"
                     " JOIN luns l ON l.id = s.lun_id JOIN pools p ON p.id = l.pool_id")
@@ -853,6 +906,10 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
     def delete_snapshot(self, lun, name):
         with self._write("delete_snapshot") as db:
             row = self._snap_row(db, lun, name)
+            cgroup = self._cg_of(db, "snap_id", row["id"])
+            if cgroup:
+                raise StorageElementBusyEx("snapshot '%s' of LUN '%s' is part of group snapshot '%s' of consistency "
+                                           "group '%s'; delete the group snapshot" % (name, lun, name, cgroup))
             clones = [r[0] for r in db.execute("SELECT name FROM luns WHERE parent_snap_id = ? ORDER BY name", (row["id"],))]
             if clones:
                 raise StorageElementBusyEx(
@@ -1063,6 +1120,8 @@ def group_references(mapped: list, exports: list) -> str:
 for _name in [name for name, value in vars(FileSystemPlugin).items() if callable(value) and not name.startswith("_")]:
     if _name not in vars(SimBackend):
         setattr(SimBackend, _name, _fs_method(_name))
+for _name in CG_METHODS:
+    setattr(SimBackend, _name, _cg_method(_name))
 for _name, _value in list(vars(SimBackend).items()):
     if callable(_value) and not _name.startswith("_") and not isinstance(_value, (staticmethod, classmethod)):
         setattr(SimBackend, _name, _sqlite_errors(_value))

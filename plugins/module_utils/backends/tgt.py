@@ -58,6 +58,11 @@ from ansible_collections.stormgmt.core.plugins.module_utils._gw_iscsi import (
 from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import normalize_iqn, validate_name
 from ansible_collections.stormgmt.core.plugins.module_utils._runner import Runner, fixed, opt_eq_val, positional
 from ansible_collections.stormgmt.core.plugins.module_utils._units import format_size
+from ansible_collections.stormgmt.core.plugins.module_utils.backends._tgt_groups import (
+    TgtGroups,
+    forget_lun,
+    group_of_lun,
+)
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     CloneFailedEx,
     CreateSnapFailedEx,
@@ -161,7 +166,7 @@ def new_state() -> dict:
 
 # --- the backend ------------------------------------------------------------------------
 
-class TgtBackend(IscsiGatewayMixin, StorageArrayPlugin):
+class TgtBackend(IscsiGatewayMixin, TgtGroups, StorageArrayPlugin):
     scheme = "tgt"
     block_size = 512
     #: LUN 0 of every tgt target is tgt's own controller LUN
@@ -393,10 +398,12 @@ class TgtBackend(IscsiGatewayMixin, StorageArrayPlugin):
         copies = "ONLINE" if self.reflink() else "OFFLINE"
         abilities = dict((key, "ONLINE") for key in (
             "create_lun", "resize_lun", "shrink_lun", "delete_lun", "split_clone", "access_groups"))
-        abilities.update(dict((key, copies) for key in ("snapshot", "snapshot_restore", "clone", "snap_clone")))
+        abilities.update(dict((key, copies) for key in ("snapshot", "snapshot_restore", "clone", "snap_clone",
+                                                        "cg_snapshot", "cg_snapshot_restore")))
+        abilities["consistency_group"] = "ONLINE"
         abilities.update(dict((key, "YES") for key in (
             "thin_provisioning", "thick_provisioning", "iscsi_initiators", "chap", "mutual_chap")))
-        abilities.update(dict((key, "NO") for key in ("qos", "fc_initiators", "async_jobs")))
+        abilities.update(dict((key, "NO") for key in ("qos", "fc_initiators", "async_jobs", "cg_filesystems")))
         return abilities
 
     def _statvfs(self) -> tuple:
@@ -491,7 +498,9 @@ class TgtBackend(IscsiGatewayMixin, StorageArrayPlugin):
             size=self._size(path, lun["size"]), thin=lun["thin"], vol_group_name=self.pool_name,
             access_grp_names=groups, qos=None, state=state_word, status=status,
             vendor=VENDOR_ID, product_id=PRODUCT_ID, path=[], array_path=path,
-            parent=lun.get("parent"), parent_snapshot=lun.get("parent_snapshot"))
+            parent=lun.get("parent"), parent_snapshot=lun.get("parent_snapshot"),
+            created=records.format_time(lun["created"]) if lun.get("created") else None,
+            consistency_group=group_of_lun(state, name))
 
     def list_luns(self) -> list:
         self._connect()
@@ -595,8 +604,9 @@ class TgtBackend(IscsiGatewayMixin, StorageArrayPlugin):
                 raise StorageElementBusyEx(
                     "%s has clones that depend on it (%s): split or delete them first" % (what, ", ".join(clones)))
             groups = sorted(g for g, group in state["groups"].items() if name in group["luns"])
-            if not force and (groups or snaps):
-                reasons = []
+            cgroup = group_of_lun(state, name)
+            if not force and (groups or snaps or cgroup):
+                reasons = ["is a member of consistency group '%s'" % cgroup] if cgroup else []
                 if groups:
                     reasons.append("is mapped to access group(s) %s" % ", ".join(groups))
                 if snaps:
@@ -608,6 +618,7 @@ class TgtBackend(IscsiGatewayMixin, StorageArrayPlugin):
             fault_point("tgt.delete_lun.unmapped")
             del state["luns"][name]
             state["snapshots"].pop(name, None)
+            forget_lun(state, name)
             files = [lun["file"]] + [snap["file"] for snap in snaps.values()]
             entry = {"op": "delete_lun %s" % name, "remove": files}
             state.setdefault("pending", []).append(entry)
@@ -633,7 +644,9 @@ class TgtBackend(IscsiGatewayMixin, StorageArrayPlugin):
             se_type="SNAP", size=self._size(path, snap["size"]), thin=True, vol_group_name=self.pool_name,
             access_grp_names=[], state="ONLINE" if exists else "ERROR",
             status="OK" if exists else "snapshot file %s is missing" % path,
-            vendor=VENDOR_ID, product_id="TGT-SNAP", array_path=path, parent=lun_name, path=[])
+            vendor=VENDOR_ID, product_id="TGT-SNAP", array_path=path, parent=lun_name, path=[],
+            created=records.format_time(snap["created"]) if snap.get("created") else None,
+            consistency_group=snap.get("group"))
 
     def list_snapshots(self, lun=None):
         self._connect()
@@ -695,6 +708,9 @@ class TgtBackend(IscsiGatewayMixin, StorageArrayPlugin):
     def delete_snapshot(self, lun, name):
         with self._write() as state:
             snap = self._existing_snap(state, lun, name)
+            if snap.get("group"):
+                raise StorageElementBusyEx("snapshot '%s' of LUN '%s' is part of group snapshot '%s' of consistency "
+                                           "group '%s'; delete the group snapshot" % (name, lun, name, snap["group"]))
             clones = sorted(other for other, record in state["luns"].items()
                             if record.get("parent") == lun and record.get("parent_snapshot") == name)
             if clones:

@@ -32,7 +32,8 @@ def test_all_subsets(sim_uri, populated, module):
     result = module("storage_info", dict(server=sim_uri, password="Admin-Pass-991"), check_mode=True)
     assert result["changed"] is False
     storage = result["storage"]
-    assert set(storage) == {"server", "abilities", "pools", "luns", "snapshots", "access_groups", "filesystems"}
+    assert set(storage) == {"server", "abilities", "pools", "luns", "snapshots", "access_groups", "filesystems",
+                            "consistency_groups", "group_snapshots", "rotation"}
     records.validate("storage_server", storage["server"])
     check_abilities(storage["abilities"])
     for pool in storage["pools"]:

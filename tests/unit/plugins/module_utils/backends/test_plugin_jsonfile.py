@@ -75,10 +75,26 @@ def test_a_raw_session_as_the_protocol_document_describes(tmp_path):
                                     "api_version": "1.1", "types": ["array"]}
     assert answers[1]["result"] == {"block_size": 512, "min_lun_id": 1}
     assert answers[2]["result"]["name"] == "db01" and answers[2]["result"]["size"] == MiB
+    assert answers[2]["result"]["created"].endswith("Z") and answers[2]["result"]["consistency_group"] is None
     assert answers[3]["error"]["data"] == {"error": "InvalidValueEx", "msg": "LUN 'db01' already exists", "key": "name"}
     assert answers[4]["result"] is None
     assert answers[5]["error"]["code"] == -32601
     assert answers[6] == {"jsonrpc": "2.0", "id": 7, "result": None}
+
+
+def test_a_collection_of_protocol_1_0_gets_nothing_it_does_not_know(tmp_path):
+    uri = "plugin+jsonfile://%s/array.json" % tmp_path
+    answers = converse([
+        request(1, "plugin.info", api_version="1.0"),
+        request(2, "plugin.open", uri=uri, username=None, password=None),
+        request(3, "create_lun", name="db01", pool="pool0", size=MiB, thin=True, qos=None),
+        request(4, "create_snapshot", lun="db01", name="s1"),
+        request(5, "get_abilities"),
+    ])
+    assert answers[0]["result"]["api_version"] == "1.1"
+    for record in (answers[2]["result"], answers[3]["result"]):
+        assert "created" not in record and "consistency_group" not in record
+    assert "consistency_group" not in answers[4]["result"] and "cg_snapshot" not in answers[4]["result"]
 
 
 def test_bad_requests_get_jsonrpc_errors_not_a_crash(tmp_path):

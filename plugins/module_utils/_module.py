@@ -32,11 +32,14 @@ def connection_argument_spec() -> dict:
     )
 
 
-def new_module(argument_spec: dict, **kwargs) -> AnsibleModule:
+def new_module(argument_spec: dict, mixin=None, **kwargs) -> AnsibleModule:
+    """The module's AnsibleModule; ``mixin``: a class whose methods come first (the list form's
+    item secrets, _batch.py)."""
     spec = connection_argument_spec()
     spec.update(argument_spec)
     kwargs.setdefault("supports_check_mode", True)
-    return AnsibleModule(argument_spec=spec, **kwargs)
+    module_class = AnsibleModule if mixin is None else type(mixin.__name__, (mixin, AnsibleModule), {})
+    return module_class(argument_spec=spec, **kwargs)
 
 
 def _message(resource, error: IPluginException, resource_class=None, params=None) -> str:

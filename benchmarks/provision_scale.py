@@ -128,6 +128,7 @@ def main(argv=None) -> int:
     cases: dict = {}
     where: dict = {}
     objects = dict((size, size + len(range(0, size, LUNS_PER_GROUP))) for size in sizes)
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="stormgmt-bench-provision-") as workdir:
         for round_number in range(args.repeat):
             # round-robin, so that a change of load on a shared machine touches every size alike
@@ -171,6 +172,8 @@ def main(argv=None) -> int:
             value = stats["%s@1000" % run]["median"]
             bars["%s@1000 seconds" % run] = {"value": round(value, 3), "target": target, "ok": value <= target}
     notes = ["objects per size (LUNs + access groups): %s" % ", ".join("%d: %d" % item for item in sorted(objects.items())),
+             "load average (1, 5, 15 min) before: %s, after: %s; the bars are for a quiet machine"
+             % (", ".join("%.2f" % value for value in load_before), ", ".join("%.2f" % value for value in os.getloadavg())),
              "bars (seconds, median): %s" % json.dumps(bars),
              "slowest tasks of the largest runs: %s" % json.dumps(where)]
     _common.write_result(

@@ -133,16 +133,17 @@ def _label(resource_class, option: str, index: int, item) -> str:
     return "item %d of %s" % (index + 1, option)
 
 
-def item_params(module, option: str, single_spec: dict, index: int, item) -> dict:
+def item_params(module, option: str, validator, item) -> dict:
     """One item's parameters as the single form's module would have them, or the error class
-    of its argument spec check (raised, naming the item)."""
+    of its argument spec check (raised, naming the item). ``validator``: an
+    ArgumentSpecValidator of the single form's argument spec."""
     if not isinstance(item, dict):
         raise ValueFormatEx("each item of %s is a dict of options, got %r" % (option, item), option)
     params = module.params
     merged = dict((key, value) for key, value in params.items()
-                  if key in single_spec and key != "name" and value is not None)
+                  if key in validator.argument_spec and key != "name" and value is not None)
     merged.update(item)
-    result = ArgumentSpecValidator(single_spec).validate(merged)
+    result = validator.validate(merged)
     module.no_log_values.update(result._no_log_values)  # pylint: disable=protected-access
     if result.error_messages:
         errors = result.errors.errors
@@ -160,9 +161,10 @@ def item_params(module, option: str, single_spec: dict, index: int, item) -> dic
 def _prepare(module, backend, resource_class, option: str, single_spec: dict) -> list:
     """[resource or a failed result] per item, in order; items naming one object twice fail."""
     slots = []
+    validator = ArgumentSpecValidator(single_spec)
     for index, item in enumerate(module.params[option]):
         try:
-            slots.append(resource_class(backend, item_params(module, option, single_spec, index, item)))
+            slots.append(resource_class(backend, item_params(module, option, validator, item)))
         except IPluginException as error:
             what = _label(resource_class, option, index, item)
             slots.append({"changed": False, "failed": True, "error": error.name,

@@ -118,6 +118,11 @@ class AccessGroupResource(Resource):
         self.luns = None if params.get("luns") is None else parse_luns(params["luns"])
         self.chap = None if params.get("chap") is None else check_chap(params["chap"])
 
+    @staticmethod
+    def read_many(resources):
+        found = resources[0].backend.get_access_groups([resource.name for resource in resources])
+        return [found.get(resource.name) for resource in resources]
+
     def describe(self) -> str:
         return "access group '%s'" % self.name
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import abc
 import time
+import traceback
 
 from ansible.module_utils.common.warnings import warn
 
@@ -162,6 +163,12 @@ class Resource(abc.ABC):
         in check mode, would do) that the record does not show. None by default."""
         return {}
 
+    @staticmethod
+    def read_many(resources: list) -> list | None:
+        """The current records of ``resources`` (all of this class, on one backend), read
+        together, in their order; None when this kind has no bulk read (each reads itself)."""
+        return None
+
 
 def converge(resource: Resource, check_mode: bool, run: Waiter) -> dict:
     """Bring ``resource`` to its desired state; return the module result.
@@ -223,3 +230,77 @@ def _converge(resource: Resource, check_mode: bool, run: Waiter) -> dict:
     result[resource.kind] = after or {}
     result["diff"] = {"before": before or {}, "after": after or {}}
     return result
+
+
+# --- many objects in one module run ----------------------------------------------------------
+
+class _Stale(OperationFailedEx):
+    """The record a batch read first is no longer the object's: someone changed it since."""
+
+
+class _ReadBefore(Resource):
+    """``resource`` whose first read was done already, by the bulk read of its batch.
+
+    Before it writes, it reads the object again: when the object changed since the bulk
+    read, :func:`converge` takes that as the race it is (another writer came first) and
+    plans again from what is there, exactly as a run that started later would. So the
+    bulk read saves the reads of the objects that need nothing, and never decides a write.
+    """
+
+    def __init__(self, resource: Resource, record: dict | None) -> None:
+        super().__init__(resource.backend, resource.params)
+        self.resource = resource
+        self.kind = resource.kind
+        self._record = record
+        self._served = False
+
+    def describe(self) -> str:
+        return self.resource.describe()
+
+    def read(self):
+        if not self._served:
+            self._served = True
+            return self._record
+        return self.resource.read()
+
+    def plan(self, before):
+        return self.resource.plan(before)
+
+    def apply(self, plan, before, run):
+        if self.resource.read() != before:
+            raise _Stale("%s changed while this task ran; run the task again" % self.describe())
+        self.resource.apply(plan, before, run)
+
+
+def _named(resource: Resource, error: IPluginException) -> str:
+    what = resource.describe()
+    return error.msg if what in error.msg else "%s: %s" % (what, error.msg)
+
+
+def converge_many(resources: list, check_mode: bool, new_waiter) -> list:
+    """Converge ``resources`` (of one class, on one backend) one after the other, each with
+    :func:`converge`; return one result per resource, in their order.
+
+    Their records are read first with one bulk read (:meth:`Resource.read_many`) when the
+    class has one. A resource that fails gets ``{changed: false, failed: true, msg, error}``
+    (and its ``job``) and does not stop the others; as with one object, it is left as it
+    was. ``new_waiter()`` gives each resource a :class:`Waiter` of its own (its jobs, its
+    wait_timeout). An error of the bulk read itself is raised: nothing was written yet.
+    """
+    known = type(resources[0]).read_many(resources) if resources else None
+    results = []
+    for index, resource in enumerate(resources):
+        run = new_waiter()
+        target = resource if known is None else _ReadBefore(resource, known[index])
+        try:
+            result = converge(target, check_mode, run)
+        except IPluginException as error:
+            result = {"changed": False, "failed": True, "msg": _named(resource, error), "error": error.name}
+        except Exception as error:  # pylint: disable=broad-exception-caught  # one object's bug must not stop the rest
+            result = {"changed": False, "failed": True, "error": "OperationFailedEx",
+                      "msg": "%s: unexpected error: %s" % (resource.describe(), error),
+                      "exception": traceback.format_exc()}
+        if result.get("failed") and run.jobs:
+            result["job"] = run.jobs[-1]
+        results.append(result)
+    return results

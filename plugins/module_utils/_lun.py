@@ -62,6 +62,11 @@ class LunResource(Resource):
         if params.get("size") is not None:
             self.size = round_up(parse_size(params["size"], "size"), backend.block_size)
 
+    @staticmethod
+    def read_many(resources):
+        found = resources[0].backend.get_luns([resource.name for resource in resources])
+        return [found.get(resource.name) for resource in resources]
+
     def describe(self) -> str:
         return "LUN '%s'" % self.name
 

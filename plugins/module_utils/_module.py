@@ -146,11 +146,14 @@ class StorageModule(AnsibleModule):
         super().fail_json(msg, **kwargs)
 
 
-def new_module(argument_spec: dict, **kwargs) -> StorageModule:
+def new_module(argument_spec: dict, mixin=None, **kwargs) -> StorageModule:
+    """The module's StorageModule; ``mixin``: a class whose methods come first (the list form's
+    item secrets, _batch.py)."""
     spec = connection_argument_spec()
     spec.update(argument_spec)
     kwargs.setdefault("supports_check_mode", True)
-    return StorageModule(spec, **kwargs)
+    module_class = StorageModule if mixin is None else type(mixin.__name__, (mixin, StorageModule), {})
+    return module_class(spec, **kwargs)
 
 
 class _NoServer:

@@ -379,6 +379,17 @@ class StorageArrayPlugin(StoragePlugin):
                 return lun
         return None
 
+    def get_luns(self, names: list) -> dict:
+        """``{name: record or None}`` of the LUNs (or clones) ``names``, read together.
+
+        The list form of the ``lun`` module reads all its LUNs with this one call, before it
+        converges them one by one. This default calls :meth:`get_lun` per name, which suits a
+        store that finds an object by its name directly however many it holds. A backend for
+        which reading many at once is cheaper (one state file loaded, one call to another
+        process) overrides it, for example with ``by_name(self.list_luns(), "name", names)``.
+        """
+        return dict((name, self.get_lun(name)) for name in names)
+
     def list_clones(self, lun: str) -> list:
         """Records of the clones that depend on ``lun``: clones of it or of one of its
         snapshots (their ``parent`` is ``lun``), not yet split. Modules ask before deleting, so
@@ -458,6 +469,11 @@ class StorageArrayPlugin(StoragePlugin):
             if group["grp_name"] == name:
                 return group
         return None
+
+    def get_access_groups(self, names: list) -> dict:
+        """``{name: record or None}`` of the access groups ``names``, read together (see
+        :meth:`get_luns`). This default calls :meth:`get_access_group` per name."""
+        return dict((name, self.get_access_group(name)) for name in names)
 
     def create_access_group(self, name: str, entries: list, luns: list, chap: dict | None) -> dict:
         """Create a group with normalised ``entries``, ``luns`` ([{name, lun_id}], lun_id
@@ -627,6 +643,13 @@ def _origin_of(record) -> dict | None:
     if not record or not record.get("parent"):
         return None
     return {"parent": record["parent"], "parent_snapshot": record.get("parent_snapshot"), "parent_uuid": None}
+
+
+def by_name(listed: list, field: str, names: list) -> dict:
+    """``{name: record or None}`` for ``names`` out of the records ``listed`` (``field`` holds
+    their name): what a bulk read such as :meth:`StorageArrayPlugin.get_luns` returns."""
+    found = dict((record[field], record) for record in listed)
+    return dict((name, found.get(name)) for name in names)
 
 
 def is_job(result) -> bool:

@@ -18,6 +18,8 @@ description:
     V(21:00:00:24:FF:31:4C:5A) or V(21-00-00-24-ff-31-4c-5a).
   - On backends with iSCSI targets the result names the target the initiators log in to
     (RV(access_group.target_iqn), RV(access_group.portal)).
+  - With O(access_groups), one task converges a whole list of groups, each item as a task of its own would, over one
+    connection to the storage server; see O(access_groups).
 author:
   - stormgmt.core contributors (@stormgmt)
 extends_documentation_fragment:
@@ -27,8 +29,75 @@ options:
   name:
     description:
       - Name of the access group, unique on the server.
+      - Required, unless O(access_groups) lists the groups; O(name) and O(access_groups) exclude each other.
     type: str
-    required: true
+  access_groups:
+    description:
+      - The list form - many access groups in one task, one item per group, each with the options of this module
+        that describe a group (O(access_groups[].name), O(access_groups[].initiators), ...). O(name) and
+        O(access_groups) exclude each other.
+      - The other options of the task are the defaults of every item, the item's own value wins.
+      - Each item is validated and converged as the task with its options alone would be, in check mode too, one
+        after the other in the order of the list, over one connection to the storage server that reads every group
+        of the list once at the start. RV(results) holds the result of every item.
+      - An item that fails (bad options, a LUN that does not exist, a change the server refuses) is left as it was
+        and does not stop the others. Then the task fails, and RV(ignore:msg) names every failed group with its error
+        class. Items naming the same group twice all fail with C(InvalidValueEx).
+      - CHAP secrets of the items are hidden as those of O(chap) are.
+      - V([]) converges nothing and changes nothing.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Name of the group, see O(name).
+        type: str
+        required: true
+      initiators:
+        description: iSCSI initiator names or FC WWPNs, see O(initiators).
+        type: list
+        elements: str
+      clients:
+        description: NFS clients, see O(clients).
+        type: list
+        elements: str
+      luns:
+        description: LUNs mapped to the group, names or mappings with C(name) and C(lun_id), see O(luns).
+        type: list
+        elements: raw
+      chap:
+        description: CHAP authentication, see O(chap).
+        type: dict
+        suboptions:
+          username:
+            description: CHAP user name, see O(chap.username).
+            type: str
+          password:
+            description: CHAP secret, see O(chap.password).
+            type: str
+          mutual_username:
+            description: Mutual CHAP user name, see O(chap.mutual_username).
+            type: str
+          mutual_password:
+            description: Mutual CHAP secret, see O(chap.mutual_password).
+            type: str
+          state:
+            description: V(absent) removes CHAP from the group.
+            type: str
+            choices: [present, absent]
+            default: present
+      append:
+        description: Only add initiators, clients and LUNs, see O(append).
+        type: bool
+        default: false
+      state:
+        description: V(present) or V(absent), see O(state).
+        type: str
+        choices: [present, absent]
+        default: present
+      force:
+        description: Delete the group even when LUNs are mapped to it, see O(force).
+        type: bool
+        default: false
   initiators:
     description:
       - iSCSI initiator names (C(iqn.), C(eui.), C(naa.)) or Fibre Channel WWPNs.
@@ -156,12 +225,43 @@ EXAMPLES = r"""
     name: web
     state: absent
     force: true
+
+- name: Many LUNs and groups, one task each (the list form), on a server set once for the play
+  module_defaults:
+    group/stormgmt.core.storage:
+      server: sim:///var/tmp/stormgmt-example.db
+  block:
+    - name: The LUNs the groups map
+      stormgmt.core.lun:
+        luns:
+          - {name: db-data, size: 10G}
+          - {name: db-logs, size: 1G}
+
+    - name: The groups
+      stormgmt.core.access_group:
+        access_groups:
+          - name: db
+            initiators: [iqn.2026-01.com.example:db1, iqn.2026-01.com.example:db2]
+            luns: [db-data, db-logs]
+          - name: backup
+            initiators: [iqn.2026-01.com.example:backup1]
+            luns: [db-data]
+            chap:
+              username: backup
+              password: "{{ vault_backup_chap_secret }}"
+      register: db_groups
+
+    - name: Name the groups the task created
+      ansible.builtin.debug:
+        msg: "{{ db_groups.results | selectattr('action', 'defined') | selectattr('action', 'eq', 'create') | map(attribute='name') }}"
 """
 
 RETURN = r"""
 access_group:
-  description: The access group after the task (in check mode, as it would be); empty when absent.
-  returned: always
+  description:
+    - The access group after the task (in check mode, as it would be); empty when absent.
+    - With O(access_groups), each item has its own in RV(results[].access_group).
+  returned: unless O(access_groups) is given
   type: dict
   contains:
     grp_name:
@@ -219,9 +319,66 @@ error:
     - Exception class of a failure (C(ValueFormatEx) for a malformed initiator, ...).
     - Also set for options refused before the task starts (C(MissingKeyEx), C(InvalidValueEx),
       C(ValueFormatEx)), see the notes.
+    - With O(access_groups), the class of the first item that failed; RV(results) has the class of each.
   returned: failed
   type: str
   sample: ValueFormatEx
+results:
+  description:
+    - With O(access_groups), the result of every item, in the order of the list, shaped as the result of the single
+      form (RV(access_group), RV(changed), RV(action), RV(job), and RV(results[].diff) in diff mode) plus the item's
+      RV(results[].name). An item that failed has RV(results[].failed), RV(results[].msg) and RV(results[].error)
+      instead of a record.
+  returned: when O(access_groups) is given
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The item's O(access_groups[].name).
+      type: str
+      sample: db
+    changed:
+      description: Whether the item changed (or in check mode, would change) its group.
+      type: bool
+    action:
+      description: What was done to the group (C(create), C(update), C(delete)); only when it changed.
+      type: str
+      sample: update
+    access_group:
+      description: The group after the item, as RV(access_group). Absent for a failed item.
+      type: dict
+    diff:
+      description: V(before) and V(after) records of the group, in diff mode.
+      type: dict
+    job:
+      description: The last job of the item, where the backend ran one.
+      type: dict
+    failed:
+      description: V(true) when the item failed.
+      type: bool
+    msg:
+      description: Why the item failed, naming its group.
+      type: str
+    error:
+      description: Exception class of the item's failure.
+      type: str
+      sample: OperationPreReqNotMetEx
+  sample:
+    - name: db
+      changed: true
+      action: create
+      access_group: {grp_name: db, grp_entries: [iqn.2026-01.com.example:db1], luns: [{name: db-data, lun_id: 1}]}
+    - name: backup
+      changed: false
+      failed: true
+      msg: "LUN 'web-data' does not exist, so access group 'backup' cannot map it"
+      error: OperationPreReqNotMetEx
+diff:
+  description:
+    - In diff mode, V(before) and V(after) of the object (the single form), or with O(access_groups) a list with
+      one V(before)/V(after) per group that changed, headed with the group's name.
+  returned: diff mode
+  type: raw
 """
 
 # first: keeps the compiled code of the module_utils imported below between runs (_bytecode.py)
@@ -230,12 +387,12 @@ from ansible_collections.stormgmt.core.plugins.module_utils._access_group import
     AccessGroupResource,
     access_group_argument_spec,
 )
-from ansible_collections.stormgmt.core.plugins.module_utils._module import new_module, run_resource
+from ansible_collections.stormgmt.core.plugins.module_utils._batch import new_batch_module, run
 
 
 def main():
-    module = new_module(access_group_argument_spec())
-    run_resource(module, AccessGroupResource)
+    module = new_batch_module(access_group_argument_spec(), "access_groups")
+    run(module, AccessGroupResource, "access_groups", access_group_argument_spec())
 
 
 if __name__ == "__main__":

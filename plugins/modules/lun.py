@@ -15,6 +15,8 @@ description:
   - A second run with the same options changes nothing. Sizes are rounded up to the backend's block size before
     they are compared, so V(1000) and V(1024) are the same LUN on a 512-byte block backend.
   - A task that fails leaves the LUN as it was.
+  - With O(luns), one task converges a whole list of LUNs, each item as a task of its own would, over one connection
+    to the storage server; see O(luns).
 author:
   - stormgmt.core contributors (@stormgmt)
 extends_documentation_fragment:
@@ -25,8 +27,53 @@ options:
     description:
       - Name of the LUN, unique on the storage server.
       - 1 to 63 characters from C(A-Z a-z 0-9 _ . -), not starting with C(.) or C(-).
+      - Required, unless O(luns) lists the LUNs; O(name) and O(luns) exclude each other.
     type: str
-    required: true
+  luns:
+    description:
+      - The list form - many LUNs in one task, one item per LUN, each with the options of this module that describe
+        a LUN (O(luns[].name), O(luns[].size), ...). O(name) and O(luns) exclude each other.
+      - The other options of the task are the defaults of every item, the item's own value wins. For example
+        O(state=absent) with items that give only a O(luns[].name) deletes every LUN listed.
+      - Each item is validated and converged as the task with its options alone would be, in check mode too, one
+        after the other in the order of the list, over one connection to the storage server that reads every LUN
+        of the list once at the start. RV(results) holds the result of every item.
+      - An item that fails (bad options, a change the server refuses) is left as it was and does not stop the
+        others. Then the task fails, and RV(ignore:msg) names every failed LUN with its error class. Items naming
+        the same LUN twice all fail with C(InvalidValueEx).
+      - V([]) converges nothing and changes nothing.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Name of the LUN, see O(name).
+        type: str
+        required: true
+      pool:
+        description: Pool of the LUN, see O(pool).
+        type: str
+      size:
+        description: Size, see O(size).
+        type: raw
+      thin:
+        description: Thin provisioning, see O(thin).
+        type: bool
+      qos:
+        description: Quality-of-service level, see O(qos).
+        type: str
+      state:
+        description: V(present) or V(absent), see O(state).
+        type: str
+        choices: [present, absent]
+        default: present
+      allow_shrink:
+        description: Allow a smaller size, see O(allow_shrink).
+        type: bool
+        default: false
+      force:
+        description: Delete even when mapped or with snapshots, see O(force).
+        type: bool
+        default: false
   pool:
     description:
       - Pool (volume group) the LUN is carved from. Defaults to the backend's default pool when the LUN is created.
@@ -113,6 +160,35 @@ EXAMPLES = r"""
     name: db01
     state: absent
     force: true
+
+- name: Many LUNs in one task (the list form), on a server set once for the play
+  module_defaults:
+    group/stormgmt.core.storage:
+      server: sim:///var/tmp/stormgmt-example.db
+  block:
+    - name: Converge three LUNs; thick unless an item says otherwise
+      stormgmt.core.lun:
+        thin: false
+        luns:
+          - {name: web01, size: 1G}
+          - {name: web02, size: 1G}
+          - {name: scratch01, size: 10G, thin: true}
+      register: web_luns
+
+    - name: Show what each item did
+      ansible.builtin.debug:
+        msg: "{{ item.name }}: {{ item.action | default('unchanged') }}"
+      loop: "{{ web_luns.results }}"
+      loop_control:
+        label: "{{ item.name }}"
+
+    - name: Delete them again
+      stormgmt.core.lun:
+        state: absent
+        luns:
+          - name: web01
+          - name: web02
+          - name: scratch01
 """
 
 RETURN = r"""
@@ -120,7 +196,8 @@ lun:
   description:
     - The LUN as a Storage Element record, after the task (in check mode, as it would be).
     - Empty when the LUN is absent.
-  returned: always
+    - With O(luns), each item has its own in RV(results[].lun).
+  returned: unless O(luns) is given
   type: dict
   contains:
     name:
@@ -227,20 +304,80 @@ error:
     - Exception class of a failure (C(InvalidValueEx), C(StorageElementBusyEx), ...).
     - Also set for options refused before the task starts (C(MissingKeyEx), C(InvalidValueEx),
       C(ValueFormatEx)), see the notes.
+    - With O(luns), the class of the first item that failed; RV(results) has the class of each.
   returned: failed
   type: str
   sample: StorageElementBusyEx
+results:
+  description:
+    - With O(luns), the result of every item, in the order of the list, shaped as the result of the single form
+      (RV(lun), RV(changed), RV(action), RV(job), and RV(results[].diff) in diff mode) plus the item's
+      RV(results[].name). An item that failed has RV(results[].failed), RV(results[].msg) and
+      RV(results[].error) instead of a record.
+  returned: when O(luns) is given
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The item's O(luns[].name).
+      type: str
+      sample: web01
+    changed:
+      description: Whether the item changed (or in check mode, would change) its LUN.
+      type: bool
+    action:
+      description: What was done to the LUN (C(create), C(update), C(delete)); only when it changed.
+      type: str
+      sample: create
+    lun:
+      description: The LUN as a Storage Element record after the item, as RV(lun). Absent for a failed item.
+      type: dict
+    diff:
+      description: V(before) and V(after) records of the LUN, in diff mode.
+      type: dict
+    job:
+      description: The last job of the item, as RV(job).
+      type: dict
+    failed:
+      description: V(true) when the item failed.
+      type: bool
+    msg:
+      description: Why the item failed, naming its LUN.
+      type: str
+    error:
+      description: Exception class of the item's failure.
+      type: str
+      sample: InvalidValueEx
+  sample:
+    - name: web01
+      changed: true
+      action: create
+      lun: {name: web01, size: 1073741824, vol_group_name: pool0, state: ONLINE}
+    - name: web02
+      changed: false
+      lun: {name: web02, size: 1073741824, vol_group_name: pool0, state: ONLINE}
+    - name: bad/name
+      changed: false
+      failed: true
+      msg: "LUN name 'bad/name' ..."
+      error: InvalidValueEx
+diff:
+  description:
+    - In diff mode, V(before) and V(after) of the object (the single form), or with O(luns) a list with one
+      V(before)/V(after) per LUN that changed, headed with the LUN's name.
+  returned: diff mode
+  type: raw
 """
 
 # first: keeps the compiled code of the module_utils imported below between runs (_bytecode.py)
 from ansible_collections.stormgmt.core.plugins.module_utils import _bytecode  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.stormgmt.core.plugins.module_utils._batch import new_batch_module, run
 from ansible_collections.stormgmt.core.plugins.module_utils._lun import LunResource, lun_argument_spec
-from ansible_collections.stormgmt.core.plugins.module_utils._module import new_module, run_resource
 
 
 def main():
-    module = new_module(lun_argument_spec())
-    run_resource(module, LunResource)
+    module = new_batch_module(lun_argument_spec(), "luns")
+    run(module, LunResource, "luns", lun_argument_spec())
 
 
 if __name__ == "__main__":

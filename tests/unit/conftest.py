@@ -204,3 +204,26 @@ def module_cycle(name: str, args: dict) -> dict:
 @pytest.fixture
 def cycle():
     return module_cycle
+
+
+def module_batch_cycle(name: str, args: dict) -> dict:
+    """The same for the list form of a module (``luns``, ``access_groups``): the first two runs
+    change something, the last two nothing, item by item; returns the apply result."""
+    kind = {"lun": "lun", "access_group": "access_group"}[name]
+    predicted = run_module(name, args, check_mode=True, diff=True)
+    applied = run_module(name, args, diff=True)
+    for result in (predicted, applied):
+        assert result["changed"] is True and not result.get("failed"), result
+    assert [r.get("action") for r in predicted["results"]] == [r.get("action") for r in applied["results"]]
+    for check_mode in (True, False):
+        again = run_module(name, args, check_mode=check_mode, diff=True)
+        assert again["changed"] is False and not again.get("failed"), again
+        assert not any(r["changed"] or "action" in r for r in again["results"]) and again["diff"] == []
+        assert [r[kind] for r in again["results"]] == [r[kind] for r in applied["results"]]
+    applied["_predicted"] = predicted
+    return applied
+
+
+@pytest.fixture
+def batch_cycle():
+    return module_batch_cycle

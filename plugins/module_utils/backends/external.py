@@ -50,6 +50,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils.plugin import (
     FileSystemPlugin,
     StorageArrayPlugin,
     StoragePlugin,
+    by_name,
     check_abilities,
     is_job,
 )
@@ -444,6 +445,13 @@ class ExternalBackend(StorageArrayPlugin, FileSystemPlugin):
         if self._abilities is None:
             self._abilities = self.call("get_abilities", {})
         return dict(self._abilities)
+
+    # a batch reads its objects with one call to the plug-in, not one per object
+    def get_luns(self, names):
+        return by_name(self.list_luns(), "name", names)
+
+    def get_access_groups(self, names):
+        return by_name(self.list_access_groups(), "grp_name", names)
 
     @property
     def block_size(self) -> int:

@@ -512,6 +512,12 @@ class TgtBackend(IscsiGatewayMixin, TgtGroups, StorageArrayPlugin):
         state = self._state()
         return self._lun_record(state, name) if name in state["luns"] else None
 
+    def get_luns(self, names):
+        # the state file once for all of them, not once per LUN
+        self._connect()
+        state = self._state()
+        return dict((name, self._lun_record(state, name) if name in state["luns"] else None) for name in names)
+
     @staticmethod
     def _existing_lun(state: dict, name: str) -> dict:
         lun = state["luns"].get(name)

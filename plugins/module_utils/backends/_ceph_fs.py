@@ -339,7 +339,8 @@ def delete_filesystem(backend, name, force=False):
         for clone in clones:
             meta = dict(entries[clone]["meta"])
             origin = meta.pop("origin", {}) or {}
-            meta["split"] = {"parent": name, "parent_snapshot": origin.get("parent_snapshot"), "at": time.time()}
+            meta["split"] = {"parent": name, "parent_snapshot": origin.get("parent_snapshot"), "at": time.time(),
+                             "parent_uuid": origin.get("parent_uuid")}
             call("cannot split clone '%s'" % clone, "fs_set_meta", path=_dir(backend, clone), meta=meta)
         for snap in snaps + [s["name"] for s in entry.get("snaps") or [] if s["name"].startswith(CLONE_BASE)]:
             call("cannot delete snapshot '%s' of %s" % (snap, what), "fs_rmsnap", path=path, name=snap)
@@ -500,6 +501,27 @@ def create_fs_clone(backend, name, filesystem, snapshot=None):
             "meta_after": {temp: meta}, "remove_snapshot": [parent_path, base] if snapshot is None else None})
 
 
+def fs_clone_origin(backend, name):
+    """Where file system ``name`` was cloned from: its lineage while it is a clone, the one
+    recorded at the split after one; None for a file system not made as a clone."""
+    if backend.fs_name is None:
+        return None
+    _need_fs(backend)
+    entries = _entries(backend)
+    entry = entries.get(name)
+    if entry is None:
+        return None
+    parent, parent_snapshot = _lineage(backend, entry, entries)
+    if parent is not None:
+        return {"parent": parent, "parent_snapshot": parent_snapshot,
+                "parent_uuid": (entry["meta"].get("origin") or {}).get("parent_uuid")}
+    split = entry["meta"].get("split") or {}
+    if not split.get("parent"):
+        return None
+    return {"parent": split["parent"], "parent_snapshot": split.get("parent_snapshot"),
+            "parent_uuid": split.get("parent_uuid")}
+
+
 def split_fs_clone(backend, name):
     _need_fs(backend)
     with backend._write():  # pylint: disable=protected-access
@@ -511,8 +533,9 @@ def split_fs_clone(backend, name):
         if parent is None:
             raise InvalidValueEx("file system '%s' is not a clone (it has no parent)" % name, "name")
         meta = dict(entry["meta"])
-        meta.pop("origin", None)
-        meta["split"] = {"parent": parent, "parent_snapshot": parent_snapshot, "at": time.time()}
+        origin = meta.pop("origin", None) or {}
+        meta["split"] = {"parent": parent, "parent_snapshot": parent_snapshot, "at": time.time(),
+                         "parent_uuid": origin.get("parent_uuid")}
         # the copy shares nothing with its parent: splitting is forgetting the lineage
         backend._call("cannot split clone '%s'" % name, "fs_set_meta", path=_dir(backend, name), meta=meta)  # pylint: disable=protected-access
     return get_filesystem(backend, name)

@@ -701,6 +701,23 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
             return None
         return self._lun_record(self._state(), info, self._jobs())
 
+    def clone_origin(self, name: str):
+        """Where LUN ``name`` was cloned from: Ceph's parent link while it is a clone, the
+        lineage recorded at the split (``stormgmt.split``) after one."""
+        self._connect()
+        info = self._image(name)
+        if info is None:
+            return None
+        parent, parent_snapshot = self._lineage(info)
+        origin = _json_meta(info["meta"], K_ORIGIN, {})
+        if parent is not None:
+            return {"parent": parent, "parent_snapshot": parent_snapshot, "parent_uuid": origin.get("parent_uuid")}
+        split = _json_meta(info["meta"], K_SPLIT, {})
+        if not split.get("parent"):
+            return None
+        return {"parent": split["parent"], "parent_snapshot": split.get("parent_snapshot"),
+                "parent_uuid": split.get("parent_uuid")}
+
     def list_clones(self, lun: str) -> list:
         self._connect()
         info = self._image(lun, children=True)
@@ -970,7 +987,9 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
                 raise InvalidValueEx("LUN '%s' is not a clone (it has no parent)" % name, "name")
             self._check_not_busy("lun:" + name, "clone '%s'" % name)
             lineage = self._lineage(info)
-            split = {"parent": lineage[0], "parent_snapshot": lineage[1], "at": time.time()}
+            origin = _json_meta(info["meta"], K_ORIGIN, {})
+            split = {"parent": lineage[0], "parent_snapshot": lineage[1], "at": time.time(),
+                     "parent_uuid": origin.get("parent_uuid")}
             return self._start_job(
                 "split clone %s from %s" % (name, lineage[0] + ("@" + lineage[1] if lineage[1] else "")), "flatten",
                 "lun:" + name,
@@ -1037,6 +1056,6 @@ def _fs_method(name: str):
 
 for _name in ("list_filesystems", "get_filesystem", "create_filesystem", "resize_filesystem", "set_export",
               "delete_filesystem", "list_fs_snapshots", "get_fs_snapshot", "create_fs_snapshot", "delete_fs_snapshot",
-              "restore_fs_snapshot", "fs_snapshot_is_current", "create_fs_clone", "split_fs_clone"):
+              "restore_fs_snapshot", "fs_snapshot_is_current", "create_fs_clone", "split_fs_clone", "fs_clone_origin"):
     setattr(CephBackend, _name, _fs_method(_name))
 del _name

@@ -426,6 +426,25 @@ def test_split_is_a_flatten_job_that_keeps_the_proof_of_lineage(backend, fake):
         array.split_clone("db")
 
 
+def test_a_split_clone_still_proves_where_it_came_from(backend, fake):
+    """The clone module acts on a split clone only when the backend can prove its lineage (issue 10 item 1)."""
+    array = backend()
+    db = array.create_lun("db", "rbd", 16 * MiB, True, None)
+    array.create_lun("other", "rbd", 16 * MiB, True, None)
+    array.create_clone("db-copy", "db")
+    assert array.clone_origin("db-copy") == {"parent": "db", "parent_snapshot": None, "parent_uuid": db["uuid"]}
+    array.split_clone("db-copy")
+    args = fake.spawned[0][3]
+    image = fake.images["db-copy"]  # what the flatten job leaves when it is done
+    image["meta"].update(args["meta_after"])
+    for key in args["meta_remove"]:
+        image["meta"].pop(key, None)
+    image["parent"] = None
+    assert array.get_lun("db-copy")["parent"] is None
+    assert array.clone_origin("db-copy") == {"parent": "db", "parent_snapshot": None, "parent_uuid": db["uuid"]}
+    assert array.clone_origin("other") is None and array.clone_origin("missing") is None
+
+
 def test_a_running_job_makes_the_lun_busy_and_a_silent_worker_is_dead(backend, fake):
     array = backend()
     array.create_lun("db", "rbd", 16 * MiB, True, None)

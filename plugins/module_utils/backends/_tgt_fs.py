@@ -93,7 +93,7 @@ BTRFS = Runner("btrfs", dict(
     end=fixed("--"),
     path=positional(), dest=positional()), package="btrfs-progs", timeout=3600)
 CP = Runner("cp", dict(reflink=fixed("-a", "--reflink=always", "--"), source=positional(), dest=positional()),
-                package="coreutils", timeout=None)
+            package="coreutils", timeout=None)
 
 # struct btrfs_ioctl_get_subvol_info_args (linux/btrfs.h), BTRFS_IOC_GET_SUBVOL_INFO (kernel 4.18+)
 _SUBVOL_INFO = struct.Struct("=Q256sQQQQ16s16s16sQQQQ" + "QIxxxx" * 4 + "8Q")
@@ -833,8 +833,8 @@ class TgtFileSystems:
                     % (name, filesystem, ", ".join(clones)))
             header = self._fs_exports_of(filesystem)
             if header is not None:
-                self._fs_sync_exports(fs, header.get("export"), dict((key, value) for key, value in snaps.items()
-                                                                  if key != name))
+                self._fs_sync_exports(fs, header.get("export"),
+                                      dict((key, value) for key, value in snaps.items() if key != name))
             BTRFS("subvolume_delete end path", path=snap["path"])
 
     def fs_snapshot_is_current(self, filesystem, name):
@@ -848,8 +848,9 @@ class TgtFileSystems:
         with self.store.locked():
             fs = self._fs_existing(filesystem)
             snap = self._fs_existing_snap(fs, name)
-            self._fs_check_no_mounts(filesystem, fs["path"], "restore snapshot '%s' (the files would change under it)"
-                                  % name, SnapRestoreNotSafeEx)
+            self._fs_check_no_mounts(filesystem, fs["path"],
+                                     "restore snapshot '%s' (the files would change under it)" % name,
+                                     SnapRestoreNotSafeEx)
             nested = foreign_boundaries(fs["path"])
             if nested:
                 raise FileSystemBusyEx("file system '%s' holds %s (a mount or a subvolume of its own); a restore "
@@ -956,5 +957,3 @@ def _runtime_key(process: dict | None) -> str:
     except OSError:
         boot = "unknown"
     return "%s %s" % (boot, process["pid"] if process else "-")
-
-

@@ -284,4 +284,3 @@ for _name in [name for name, value in vars(FileSystemPlugin).items() if callable
     if _name not in vars(LinuxBackend):
         setattr(LinuxBackend, _name, _fs_method(_name))
 del _name
-

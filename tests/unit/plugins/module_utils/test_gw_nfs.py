@@ -56,8 +56,8 @@ def export(export_id=5, path="/srv/nas0/fs/home", pseudo="/nas0/home", **values)
 
 def test_parse_reads_blocks_params_lists_and_directives():
     tree = gw.parse(MAIN)
-    assert [node[:2] for node in tree] == [("block", "NFS_CORE_PARAM"), ("block", "NFSV4"), ("block", "EXPORT"),
-                                            ("directive", "dir")]
+    assert [node[:2] for node in tree] == [
+        ("block", "NFS_CORE_PARAM"), ("block", "NFSV4"), ("block", "EXPORT"), ("directive", "dir")]
     core = dict((child[1], child[2]) for child in tree[0][2])
     assert core["NFS_Port"] == [("DECNUM", "12049")] and core["Bind_addr"] == [("V4ADDR", "127.0.0.1")]
     assert tree[1][2][1] == ("param", "RecoveryRoot", [("DQUOTE", "/var/lib/x")])
@@ -174,8 +174,8 @@ def test_canonical_options_are_sorted_and_unique():
 # --- rendering ---------------------------------------------------------------------------------------
 
 def test_render_writes_one_export_block_with_every_permission_explicit():
-    text = gw.render({"owner": "test"}, [export(), export(export_id=6, key="snap:a", path="/srv/s", pseudo="/nas0/.s/a",
-                                                         rules=[rule(access="RO")])])
+    text = gw.render({"owner": "test"}, [
+        export(), export(export_id=6, key="snap:a", path="/srv/s", pseudo="/nas0/.s/a", rules=[rule(access="RO")])])
     tree = gw.parse(text)
     assert [node[1] for node in tree] == ["EXPORT", "EXPORT"]
     first = dict((child[1], child[2]) for child in tree[0][2] if child[0] == "param")
@@ -246,8 +246,9 @@ def test_commit_keeps_ids_allocates_free_ones_and_removes(ganesha, tmp_path):
         assert [e["export_id"] for e in first["exports"]] == [1]
         other = ganesha.commit("pool@b", {}, [dict(export(path="/srv/b", pseudo="/b"), export_id=None)])
         assert [e["export_id"] for e in other["exports"]] == [2]
-        again = ganesha.commit("pool@a", {"x": 2}, [dict(export(rules=[rule(access="RO")]), export_id=None),
-                                                     dict(export(key="snap:s", path="/srv/s", pseudo="/s"), export_id=None)])
+        again = ganesha.commit("pool@a", {"x": 2}, [
+            dict(export(rules=[rule(access="RO")]), export_id=None),
+            dict(export(key="snap:s", path="/srv/s", pseudo="/s"), export_id=None)])
         assert [(e["key"], e["export_id"]) for e in again["exports"]] == [("fs", 1), ("snap:s", 3)]
         assert ganesha.commit("pool@a", {}, []) == {"exports": []}
     assert sorted(ganesha.files()) == ["pool@b"]
@@ -301,7 +302,7 @@ def test_dbus_calls_touch_only_the_exports_that_changed(ganesha, recorder, monke
 def test_a_refusal_of_ganesha_is_an_error_with_its_message(ganesha, recorder, monkeypatch):
     monkeypatch.setattr(ganesha, "process", lambda: {"pid": 42, "log": None, "bus": "unix:path=/run/b"})
     recorder.answers = [(1, "", "Error org.freedesktop.DBus.Error.InvalidFileContent: 0 export entries added because "
-                                 "(block validation) errors. Details:\nConfig File (x:1): 1 validation errors in block FSAL\n")]
+                         "(block validation) errors. Details:\nConfig File (x:1): 1 validation errors in block FSAL\n")]
     with pytest.raises(OperationFailedEx, match="validation errors"):
         ganesha.apply("pool@a", dict(removed=[], updated=[], added=[4]))
 
@@ -323,7 +324,7 @@ def test_no_bus_means_sighup_and_the_wait_for_the_reread(ganesha, tmp_path, monk
 
 def test_a_dbus_that_does_not_answer_falls_back_to_sighup(ganesha, recorder, tmp_path, monkeypatch):
     recorder.answers = [(1, "", "Error org.freedesktop.DBus.Error.ServiceUnknown: The name org.ganesha.nfsd was not "
-                                 "provided by any .service files")]
+                         "provided by any .service files")]
     monkeypatch.setattr(gw.os, "kill", lambda pid, sig: None)
     monkeypatch.setattr(ganesha, "process", lambda: {"pid": 42, "log": None, "bus": "unix:path=/run/b"})
     assert ganesha.apply("pool@a", dict(removed=[], updated=[1], added=[])) == "sighup"

@@ -170,8 +170,8 @@ def server(tgtd, tmp_path):
     base = "iqn.2026-12.io.stormgmt.fault%s" % os.urandom(4).hex()
     uri = "tgt://%s?portal=%s&control_port=%d&iqn_base=%s" % (pool, portal, control, base)
     yield uri
-    for tid, target in gw_mod.parse_targets(_tgtadm(control, "--lld", "iscsi", "--mode", "target", "--op",
-                                                     "show").stdout).items():
+    shown = _tgtadm(control, "--lld", "iscsi", "--mode", "target", "--op", "show").stdout
+    for tid, target in gw_mod.parse_targets(shown).items():
         if target["name"].startswith(base + ":"):
             _tgtadm(control, "--lld", "iscsi", "--mode", "target", "--op", "delete", "--force", "--tid", str(tid))
     for user in gw_mod.parse_accounts(_tgtadm(control, "--lld", "iscsi", "--mode", "account", "--op", "show").stdout):

@@ -128,8 +128,8 @@ def test_a_lun_task_does_not_load_the_file_half(tmp_path):
 
 
 QGROUPS = """\
-Qgroupid    Referenced    Exclusive  Max referenced  Max exclusive   Path 
---------    ----------    ---------  --------------  -------------   ---- 
+Qgroupid    Referenced    Exclusive  Max referenced  Max exclusive   Path
+--------    ----------    ---------  --------------  -------------   ----
 0/5              16384        16384            none           none   <toplevel>
 0/256         20955136     20955136        20971520           none   nas0/fs/home
 0/257            16384        16384        67108864           none   nas0/fs/scratch

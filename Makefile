@@ -81,7 +81,7 @@ SKIPPED_LOG := $(CACHE)/skipped-steps
 skip = { echo "$(1): $(2), skipped"; mkdir -p $(CACHE); echo $(1) >>$(SKIPPED_LOG); exit 0; }
 
 .PHONY: help deps venv collection src-link sanity lint unit integration molecule conformance \
-        docs-lint demo test check check-sanity bench bench-peers clean distclean
+        docs docs-lint demo test check check-sanity bench bench-peers clean distclean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -209,9 +209,16 @@ molecule: venv $(if $(NO_BUILD),,collection) ## molecule test --all for the scen
 	fi; \
 	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_DIR) molecule test $(if $(SCENARIO),--scenario-name $(SCENARIO),--all)
 
+# The guides (docs/*.md) are the source of the docsite's extra docs: scripts/docsite converts them
+# with pandoc into docs/docsite/rst/*.rst and writes docs/docsite/extra-docs.yml; both are committed
+# (antsibull-docs reads RST only), and docs-lint fails when they are not what the guides give.
+docs: venv ## Generate docs/docsite (extra-docs.yml, rst/) from the guides docs/*.md (needs pandoc)
+	$(VENV)/bin/python $(ROOT)/scripts/docsite
+
 # antsibull-docs puts the collection into a temporary ansible_collections tree itself, so it
 # takes the work tree directly; --plugin-docs also validates every plugin's and role's docs.
-docs-lint: venv ## antsibull-docs lint-collection-docs --plugin-docs
+docs-lint: venv ## The docsite is up to date with docs/*.md; antsibull-docs lint-collection-docs --plugin-docs
+	$(VENV)/bin/python $(ROOT)/scripts/docsite --check
 	antsibull-docs lint-collection-docs --plugin-docs $(ROOT)
 
 # `make test` is everything CI runs. deps, venv and collection run first, one after the other;

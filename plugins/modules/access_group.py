@@ -22,6 +22,23 @@ description:
     connection to the storage server; see O(access_groups).
 author:
   - stormgmt.core contributors (@stormgmt)
+requirements:
+  - On the node the task runs on (the storage server itself for C(tgt://) and C(linux://); a Ceph client or iSCSI
+    gateway host for C(ceph://); any host, often the controller with C(delegate_to), for C(sim://), C(lsm+NAME://)
+    and C(plugin+NAME://)) - the Python that ansible-core needs there, and per backend of O(server)
+  - C(sim://) - nothing more (Python's own C(sqlite3))
+  - C(tgt://) and C(linux://) with a block parameter - the tgt iSCSI target (C(tgtadm), a running C(tgtd); Debian
+    package C(tgt)) and C(cp) of GNU coreutils; a pool directory on btrfs or xfs makes copies
+    reflinks (constant time)
+  - C(ceph://) - Ceph's Python bindings C(rados) and C(rbd) (Debian C(python3-rados), C(python3-rbd)), the
+    cluster's configuration and a keyring of the client; access groups (and
+    LUNs mapped in them) need tgt with its rbd backing store (Debian C(tgt), C(tgt-rbd)) on the gateway
+  - C(lsm+NAME://) - libstoragemgmt's plug-in C(NAME_lsmplugin) and what it needs (for C(lsm+sim://) the Debian
+    package C(python3-libstoragemgmt)); the lsmd daemon is not needed
+  - C(plugin+NAME://) - the executable C(stormgmt-plugin-NAME) of the plug-in, on C($STORMGMT_PLUGIN_PATH), in
+    C(/usr/libexec/stormgmt/plugins) or on C($PATH)
+  - netaddr (Python, on the node the task runs on) for NFS clients given as addresses or networks in O(clients), and
+    for WWPNs written with C(:) or C(-) in O(initiators); IQN, EUI and NAA initiators and host names need it not
 extends_documentation_fragment:
   - stormgmt.core.connection
   - stormgmt.core.connection.attributes
@@ -285,6 +302,16 @@ access_group:
       type: list
       elements: dict
       sample: [{name: web-data, lun_id: 1}, {name: web-logs, lun_id: 5}]
+      contains:
+        name:
+          description: Name of the LUN.
+          type: str
+          sample: web-data
+        lun_id:
+          description: The LUN number the initiators see it at; V(null) where the backend has no LUN numbers
+            (C(lsm+)).
+          type: int
+          sample: 1
     target_iqn:
       description: iSCSI target the initiators log in to, where the backend has one.
       type: str
@@ -300,6 +327,13 @@ access_group:
     mutual_chap_username:
       description: Mutual CHAP user name, or V(null).
       type: str
+    status:
+      description:
+        - V(null) when the group works as configured; otherwise why it does not.
+        - For example with C(tgt://), a group with CHAP after a restart of tgtd is locked (no initiator is admitted)
+          until an M(stormgmt.core.access_group) task gives the CHAP secrets again; RV(access_group.status) says so.
+      type: str
+      sample: null
 repaired:
   description:
     - What the run repaired on the storage server before its own work, left there by a run that was
@@ -314,6 +348,51 @@ action:
   returned: changed
   type: str
   sample: update
+job:
+  description:
+    - The last job the storage server ran for the task, or started with O(wait=false) (then still C(RUNNING) -
+      run the task again, or poll with RV(job.job_id), to see it end).
+    - Also returned when the task failed because of that job (it ended in C(ERROR), or outlived O(wait_timeout)).
+  returned: when the backend ran a job
+  type: dict
+  contains:
+    job_id:
+      description: Handle of the job on the storage server.
+      type: str
+      sample: job-3f0c2a
+    op:
+      description: What the job does, in the backend's words.
+      type: str
+      sample: create_lun
+    progress:
+      description: Percent done (0-100) when the job was last read; V(-1) when the backend cannot tell, V(null) once
+        it is over.
+      type: int
+      sample: 100
+    status:
+      description: C(RUNNING), C(COMPLETE) or C(ERROR).
+      type: str
+      choices: [RUNNING, COMPLETE, ERROR]
+      sample: COMPLETE
+    error:
+      description: Why the job failed (C(status=ERROR)), else V(null).
+      type: dict
+      contains:
+        error:
+          description: Exception class of the failure (as RV(error)).
+          type: str
+          sample: OperationFailedEx
+        msg:
+          description: What went wrong.
+          type: str
+        key:
+          description: The option or field the failure is about, where there is one.
+          type: str
+    elapsed:
+      description: Seconds the task waited for the job to finish; only when it waited until the job was over.
+      type: float
+      sample: 2.35
+      returned: when the task waited for the job to end
 error:
   description:
     - Exception class of a failure (C(ValueFormatEx) for a malformed initiator, ...).
@@ -326,7 +405,7 @@ error:
 results:
   description:
     - With O(access_groups), the result of every item, in the order of the list, shaped as the result of the single
-      form (RV(access_group), RV(changed), RV(action), RV(job), and RV(results[].diff) in diff mode) plus the item's
+      form (RV(access_group), C(changed), RV(action), RV(job), and RV(results[].diff) in diff mode) plus the item's
       RV(results[].name). An item that failed has RV(results[].failed), RV(results[].msg) and RV(results[].error)
       instead of a record.
   returned: when O(access_groups) is given

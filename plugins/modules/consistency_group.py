@@ -22,6 +22,19 @@ description:
     anything changes.
 author:
   - stormgmt.core contributors (@stormgmt)
+requirements:
+  - On the node the task runs on (the storage server itself for C(tgt://) and C(linux://); a Ceph client or iSCSI
+    gateway host for C(ceph://); any host, often the controller with C(delegate_to), for C(sim://) and
+    C(plugin+NAME://)) - the Python that ansible-core needs there, and per backend of O(server)
+  - C(sim://) - nothing more (Python's own C(sqlite3)); file system snapshots and clones copy with C(cp) of GNU coreutils
+  - C(tgt://) and C(linux://) with a block parameter - the tgt iSCSI target (C(tgtadm), a running C(tgtd); Debian
+    package C(tgt)) and C(cp) of GNU coreutils; a pool directory on btrfs or xfs makes copies
+    reflinks (constant time);
+    file systems (C(linux://), or C(tgt://) with C(nfs_conf)) need C(btrfs-progs) (a btrfs pool) and nfs-ganesha
+    for exported ones
+  - C(plugin+NAME://) - the executable C(stormgmt-plugin-NAME) of the plug-in, on C($STORMGMT_PLUGIN_PATH), in
+    C(/usr/libexec/stormgmt/plugins) or on C($PATH)
+  - C(ceph://) and C(lsm+NAME://) have no consistency groups (the task fails with C(NoSuchOperationEx))
 extends_documentation_fragment:
   - stormgmt.core.connection
   - stormgmt.core.connection.attributes
@@ -133,6 +146,10 @@ consistency_group:
     uuid:
       description: UUID of the group; V(null) in check mode before it exists.
       type: str
+    ss_uuid:
+      description: UUID of the storage server that holds the group (the C(uuid) of
+        RV(stormgmt.core.storage_info#module:storage.server)).
+      type: str
     luns:
       description: Member LUNs, sorted.
       type: list
@@ -148,24 +165,91 @@ consistency_group:
       type: str
       sample: "2026-12-01T09:30:00Z"
     status:
-      description: Status of the group.
+      description: Status of the group, free-form text of the backend.
       type: str
       sample: OK
+    extra_info:
+      description: More the backend says about the group, free-form, or V(null).
+      type: str
+      sample: null
+repaired:
+  description:
+    - What the run repaired on the storage server before its own work, left there by a run that was
+      killed half-way (a partial copy removed, an interrupted step finished or undone). Also shown as
+      warnings. Check mode never repairs.
+  returned: when something was repaired
+  type: list
+  elements: str
+  sample: ["removed the partial copy /var/tmp/stormgmt/sim.db.fs/.tmp/3f0c of an interrupted run (snapshot 'nightly' of file system 'home')"]
 action:
   description: What the task did or, in check mode, would do (V(create), V(update), V(delete)).
   returned: changed
   type: str
   sample: update
 job:
-  description: The last job the backend ran for the task.
+  description:
+    - The last job the storage server ran for the task, or started with O(wait=false) (then still C(RUNNING) -
+      run the task again, or poll with RV(job.job_id), to see it end).
+    - Also returned when the task failed because of that job (it ended in C(ERROR), or outlived O(wait_timeout)).
   returned: when the backend ran a job
   type: dict
+  contains:
+    job_id:
+      description: Handle of the job on the storage server.
+      type: str
+      sample: job-3f0c2a
+    op:
+      description: What the job does, in the backend's words.
+      type: str
+      sample: create_lun
+    progress:
+      description: Percent done (0-100) when the job was last read; V(-1) when the backend cannot tell, V(null) once
+        it is over.
+      type: int
+      sample: 100
+    status:
+      description: C(RUNNING), C(COMPLETE) or C(ERROR).
+      type: str
+      choices: [RUNNING, COMPLETE, ERROR]
+      sample: COMPLETE
+    error:
+      description: Why the job failed (C(status=ERROR)), else V(null).
+      type: dict
+      contains:
+        error:
+          description: Exception class of the failure (as RV(error)).
+          type: str
+          sample: OperationFailedEx
+        msg:
+          description: What went wrong.
+          type: str
+        key:
+          description: The option or field the failure is about, where there is one.
+          type: str
+    elapsed:
+      description: Seconds the task waited for the job to finish; only when it waited until the job was over.
+      type: float
+      sample: 2.35
+      returned: when the task waited for the job to end
 error:
   description: Exception class of a failure (C(InvalidValueEx), C(OperationPreReqNotMetEx), C(StorageElementBusyEx),
     C(NoSuchOperationEx), ...).
   returned: failed
   type: str
   sample: StorageElementBusyEx
+diff:
+  description:
+    - In diff mode, V(before) and V(after) - the group before the task and after it (in check mode, as it would
+      be); V({}) for an object that is absent.
+  returned: diff mode
+  type: dict
+  contains:
+    before:
+      description: The record before the task.
+      type: dict
+    after:
+      description: The record after the task.
+      type: dict
 """
 
 from ansible_collections.stormgmt.core.plugins.module_utils._consistency_group import (

@@ -19,6 +19,21 @@ description:
     to the storage server; see O(luns).
 author:
   - stormgmt.core contributors (@stormgmt)
+requirements:
+  - On the node the task runs on (the storage server itself for C(tgt://) and C(linux://); a Ceph client or iSCSI
+    gateway host for C(ceph://); any host, often the controller with C(delegate_to), for C(sim://), C(lsm+NAME://)
+    and C(plugin+NAME://)) - the Python that ansible-core needs there, and per backend of O(server)
+  - C(sim://) - nothing more (Python's own C(sqlite3))
+  - C(tgt://) and C(linux://) with a block parameter - the tgt iSCSI target (C(tgtadm), a running C(tgtd); Debian
+    package C(tgt)) and C(cp) of GNU coreutils; a pool directory on btrfs or xfs makes copies
+    reflinks (constant time)
+  - C(ceph://) - Ceph's Python bindings C(rados) and C(rbd) (Debian C(python3-rados), C(python3-rbd)), the
+    cluster's configuration and a keyring of the client; access groups (and
+    LUNs mapped in them) need tgt with its rbd backing store (Debian C(tgt), C(tgt-rbd)) on the gateway
+  - C(lsm+NAME://) - libstoragemgmt's plug-in C(NAME_lsmplugin) and what it needs (for C(lsm+sim://) the Debian
+    package C(python3-libstoragemgmt)); the lsmd daemon is not needed
+  - C(plugin+NAME://) - the executable C(stormgmt-plugin-NAME) of the plug-in, on C($STORMGMT_PLUGIN_PATH), in
+    C(/usr/libexec/stormgmt/plugins) or on C($PATH)
 extends_documentation_fragment:
   - stormgmt.core.connection
   - stormgmt.core.connection.attributes
@@ -205,63 +220,113 @@ lun:
       type: str
       sample: db01
     uuid:
-      description: UUID of the LUN; V(null) in check mode before it exists.
+      description: UUID the storage server gave the LUN; V(null) in check mode before it exists.
       type: str
       sample: 0b5c0a7e-8f44-4d1e-9a55-0f0d0b3c2a11
     id:
-      description: Backend's own identifier of the LUN.
+      description: The backend's own identifier of the LUN (a row number, an RBD image id, a libstoragemgmt id...).
       type: str
       sample: "17"
+    ss_uuid:
+      description: UUID of the storage server that holds the LUN (the C(uuid) of
+        RV(stormgmt.core.storage_info#module:storage.server)).
+      type: str
+      sample: 5f2b8c1e-0d7a-4c55-b0a4-3f6e9d2c7b10
     page83_id:
-      description: SCSI VPD page 0x83 identifier (NAA).
+      description: SCSI VPD page 0x83 identifier (NAA) the LUN has when it is exported, or V(null) where the
+        backend has none.
       type: str
       sample: 60014050b5c0a7e8f444d1e9a55
     se_type:
-      description: C(LUN), or C(SNAPCLONE) for a clone of a snapshot.
+      description: C(LUN), or C(SNAPCLONE) for a clone of a snapshot (a LUN made by M(stormgmt.core.clone)).
       type: str
+      choices: [LUN, SNAPCLONE]
       sample: LUN
     size:
-      description: Size in bytes.
+      description: Size in bytes, rounded up to the backend's block size (what O(size) asks for).
       type: int
       sample: 10737418240
     thin:
-      description: Whether the LUN is thin provisioned.
+      description: Whether the LUN is thin provisioned (sparse), V(null) where the backend does not say.
       type: bool
+      sample: true
     vol_group_name:
-      description: Pool of the LUN.
+      description: The pool (volume group) of the LUN - what O(stormgmt.core.lun#module:pool) names.
       type: str
       sample: pool0
     access_grp_names:
-      description: Access groups the LUN is mapped to.
+      description: Access groups the LUN is mapped to, sorted; V([]) when none.
       type: list
       elements: str
+      sample: [db]
     qos:
-      description: QoS level, or V(null).
+      description: Quality-of-service level, or V(null).
       type: str
+      sample: gold
     state:
-      description: One of the SE_STATES, C(ONLINE) normally, C(BUSY_CREATE) while a creation job runs.
+      description:
+        - State of the LUN, one of the SE_STATES - C(UNKNOWN), C(OFFLINE), C(BUSY_CREATE), C(BUSY_CLONE),
+          C(BUSY_COPY), C(BUSY_CHILDREN), C(ERROR), C(ONLINE).
+        - C(ONLINE) when usable; C(BUSY_CREATE), C(BUSY_CLONE) or C(BUSY_COPY) while a job of the storage server
+          works on it (with O(wait=false), or a run that gave up at O(wait_timeout)); C(ERROR) when the last
+          operation on it failed (RV(lun.status) says why).
       type: str
+      choices: [UNKNOWN, OFFLINE, BUSY_CREATE, BUSY_CLONE, BUSY_COPY, BUSY_CHILDREN, ERROR, ONLINE]
       sample: ONLINE
     status:
-      description: Free-form status text from the backend.
+      description: Free-form status text of the backend (V(OK), or what is wrong, or the job that keeps it busy).
       type: str
       sample: OK
     vendor:
-      description: SCSI vendor string.
+      description: SCSI vendor string the LUN is exported with, or V(null).
       type: str
+      sample: STORMGMT
     product_id:
-      description: SCSI product string.
+      description: SCSI product string, or V(null).
       type: str
+      sample: SIM-LUN
     path:
-      description: Device paths of the LUN on the storage server, where it has any.
+      description: Paths of the LUN on the storage server (the image file of C(tgt://), the directory of a
+        file system snapshot), where it has any; V([]) otherwise.
       type: list
       elements: str
+      sample: [/srv/pool0/db01.img]
+    array_path:
+      description: Where the LUN lives in the storage server's own terms (C(pool/name), C(pool/name@snapshot),
+        a file path...), or V(null).
+      type: str
+      sample: pool0/db01
     parent:
       description: Name of the LUN this one was cloned from; V(null) when none or after a split.
       type: str
+      sample: null
     parent_snapshot:
-      description: Name of the snapshot this one was cloned from, or V(null).
+      description: Name of the snapshot (of RV(lun.parent)) this one was cloned from, or V(null).
       type: str
+      sample: null
+    created:
+      description: When the LUN was made, in UTC by the storage server's clock (C(YYYY-MM-DDTHH:MM:SSZ)); V(null) in
+        check mode before it exists, or where the backend does not keep it.
+      type: str
+      sample: "2026-12-02T03:00:12Z"
+    consistency_group:
+      description: The consistency group the LUN is a member of (M(stormgmt.core.consistency_group)), else V(null).
+      type: str
+      sample: null
+    async_handle:
+      description: The handle of the storage server's job that works on the LUN while RV(lun.state) is busy
+        (the RV(job.job_id) of that job), else V(null).
+      type: str
+      sample: null
+    async_progress:
+      description: Percent done (0-100) of that job, V(-1) when the backend cannot tell, V(null) when no job runs.
+      type: int
+      sample: null
+    extra_info:
+      description: More the backend says about the LUN, free-form (C(lsm+) - a JSON text with the
+        libstoragemgmt ids; C(ceph://) - where a split clone came from), or V(null).
+      type: str
+      sample: null
   sample:
     name: db01
     se_type: LUN
@@ -283,22 +348,50 @@ action:
   type: str
   sample: create
 job:
-  description: The last job the backend ran for the task (or started, with O(wait=false)).
+  description:
+    - The last job the storage server ran for the task, or started with O(wait=false) (then still C(RUNNING) -
+      run the task again, or poll with RV(job.job_id), to see it end).
+    - Also returned when the task failed because of that job (it ended in C(ERROR), or outlived O(wait_timeout)).
   returned: when the backend ran a job
   type: dict
   contains:
     job_id:
-      description: Job handle.
+      description: Handle of the job on the storage server.
       type: str
+      sample: job-3f0c2a
     op:
-      description: What the job does.
+      description: What the job does, in the backend's words.
       type: str
+      sample: create_lun
     progress:
-      description: Percent done.
+      description: Percent done (0-100) when the job was last read; V(-1) when the backend cannot tell, V(null) once
+        it is over.
       type: int
+      sample: 100
     status:
       description: C(RUNNING), C(COMPLETE) or C(ERROR).
       type: str
+      choices: [RUNNING, COMPLETE, ERROR]
+      sample: COMPLETE
+    error:
+      description: Why the job failed (C(status=ERROR)), else V(null).
+      type: dict
+      contains:
+        error:
+          description: Exception class of the failure (as RV(error)).
+          type: str
+          sample: OperationFailedEx
+        msg:
+          description: What went wrong.
+          type: str
+        key:
+          description: The option or field the failure is about, where there is one.
+          type: str
+    elapsed:
+      description: Seconds the task waited for the job to finish; only when it waited until the job was over.
+      type: float
+      sample: 2.35
+      returned: when the task waited for the job to end
 error:
   description:
     - Exception class of a failure (C(InvalidValueEx), C(StorageElementBusyEx), ...).
@@ -311,7 +404,7 @@ error:
 results:
   description:
     - With O(luns), the result of every item, in the order of the list, shaped as the result of the single form
-      (RV(lun), RV(changed), RV(action), RV(job), and RV(results[].diff) in diff mode) plus the item's
+      (RV(lun), C(changed), RV(action), RV(job), and RV(results[].diff) in diff mode) plus the item's
       RV(results[].name). An item that failed has RV(results[].failed), RV(results[].msg) and
       RV(results[].error) instead of a record.
   returned: when O(luns) is given

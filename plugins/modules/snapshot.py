@@ -24,6 +24,22 @@ description:
     collection's docs.
 author:
   - stormgmt.core contributors (@stormgmt)
+requirements:
+  - On the node the task runs on (the storage server itself for C(tgt://) and C(linux://); a Ceph client or iSCSI
+    gateway host for C(ceph://); any host, often the controller with C(delegate_to), for C(sim://), C(lsm+NAME://)
+    and C(plugin+NAME://)) - the Python that ansible-core needs there, and per backend of O(server)
+  - C(sim://) - nothing more (Python's own C(sqlite3)); file system snapshots and clones copy with C(cp) of GNU coreutils
+  - C(tgt://) and C(linux://) with a block parameter - the tgt iSCSI target (C(tgtadm), a running C(tgtd); Debian
+    package C(tgt)) and C(cp) of GNU coreutils; a pool directory on btrfs or xfs makes copies
+    reflinks (constant time);
+    file systems (C(linux://), or C(tgt://) with C(nfs_conf)) need C(btrfs-progs) (a btrfs pool) and nfs-ganesha
+    for exported ones
+  - C(ceph://) - Ceph's Python bindings C(rados) and C(rbd) (Debian C(python3-rados), C(python3-rbd)) (and C(cephfs), C(python3-cephfs), for CephFS), the
+    cluster's configuration and a keyring of the client
+  - C(lsm+NAME://) - libstoragemgmt's plug-in C(NAME_lsmplugin) and what it needs (for C(lsm+sim://) the Debian
+    package C(python3-libstoragemgmt)); the lsmd daemon is not needed
+  - C(plugin+NAME://) - the executable C(stormgmt-plugin-NAME) of the plug-in, on C($STORMGMT_PLUGIN_PATH), in
+    C(/usr/libexec/stormgmt/plugins) or on C($PATH)
 extends_documentation_fragment:
   - stormgmt.core.connection
   - stormgmt.core.connection.attributes
@@ -188,7 +204,8 @@ snapshot:
   description:
     - The snapshot as a Storage Element record (C(se_type=SNAP)), after the task (in check mode, as it would be).
       Empty when the snapshot is absent.
-    - Same fields as the RV(stormgmt.core.lun#module:lun) record; RV(snapshot.parent) names the LUN or file system.
+    - A snapshot of a LUN and a snapshot of a file system are both Storage Element records; RV(snapshot.parent)
+      names the LUN or file system.
   returned: with O(name) and O(lun) or O(filesystem)
   type: dict
   contains:
@@ -197,35 +214,116 @@ snapshot:
       type: str
       sample: before-upgrade
     uuid:
-      description: UUID of the snapshot; V(null) in check mode before it exists.
+      description: UUID the storage server gave the snapshot; V(null) in check mode before it exists.
       type: str
+      sample: 0b5c0a7e-8f44-4d1e-9a55-0f0d0b3c2a11
+    id:
+      description: The backend's own identifier of the snapshot (a row number, an RBD image id, a libstoragemgmt id...).
+      type: str
+      sample: "17"
+    ss_uuid:
+      description: UUID of the storage server that holds the snapshot (the C(uuid) of
+        RV(stormgmt.core.storage_info#module:storage.server)).
+      type: str
+      sample: 5f2b8c1e-0d7a-4c55-b0a4-3f6e9d2c7b10
+    page83_id:
+      description: SCSI VPD page 0x83 identifier (NAA) the snapshot has when it is exported, or V(null) where the
+        backend has none.
+      type: str
+      sample: 60014050b5c0a7e8f444d1e9a55
     se_type:
       description: Always C(SNAP).
       type: str
+      choices: [SNAP]
       sample: SNAP
     size:
-      description: Size of the parent when the snapshot was taken, in bytes.
+      description: Size of the parent when the snapshot was taken, in bytes (file systems - their quota where they
+        have one).
       type: int
       sample: 10737418240
+    thin:
+      description: Whether the snapshot is thin provisioned (sparse), V(null) where the backend does not say.
+      type: bool
+      sample: true
     vol_group_name:
-      description: Pool of the parent.
+      description: The pool (volume group) of the snapshot - what O(stormgmt.core.lun#module:pool) names.
       type: str
       sample: pool0
-    state:
-      description: One of the SE_STATES.
+    access_grp_names:
+      description: Access groups the snapshot is mapped to, sorted; V([]) when none.
+      type: list
+      elements: str
+      sample: [db]
+    qos:
+      description: Quality-of-service level, or V(null).
       type: str
+      sample: gold
+    state:
+      description:
+        - State of the snapshot, one of the SE_STATES - C(UNKNOWN), C(OFFLINE), C(BUSY_CREATE), C(BUSY_CLONE),
+          C(BUSY_COPY), C(BUSY_CHILDREN), C(ERROR), C(ONLINE).
+        - C(ONLINE) when usable; C(BUSY_CREATE), C(BUSY_CLONE) or C(BUSY_COPY) while a job of the storage server
+          works on it (with O(wait=false), or a run that gave up at O(wait_timeout)); C(ERROR) when the last
+          operation on it failed (RV(snapshot.status) says why).
+      type: str
+      choices: [UNKNOWN, OFFLINE, BUSY_CREATE, BUSY_CLONE, BUSY_COPY, BUSY_CHILDREN, ERROR, ONLINE]
       sample: ONLINE
+    status:
+      description: Free-form status text of the backend (V(OK), or what is wrong, or the job that keeps it busy).
+      type: str
+      sample: OK
+    vendor:
+      description: SCSI vendor string the snapshot is exported with, or V(null).
+      type: str
+      sample: STORMGMT
+    product_id:
+      description: SCSI product string, or V(null).
+      type: str
+      sample: SIM-LUN
+    path:
+      description: Paths of the snapshot on the storage server (the image file of C(tgt://), the directory of a
+        file system snapshot), where it has any; V([]) otherwise.
+      type: list
+      elements: str
+      sample: [/srv/pool0/db01.img]
+    array_path:
+      description: Where the snapshot lives in the storage server's own terms (C(pool/name), C(pool/name@snapshot),
+        a file path...), or V(null).
+      type: str
+      sample: pool0/db01
     parent:
       description: Name of the LUN or file system the snapshot belongs to.
       type: str
       sample: db01
+    parent_snapshot:
+      description: Always V(null) for a snapshot.
+      type: str
+      sample: null
     created:
-      description: When the snapshot was taken, in UTC by the storage server's clock; V(null) in check mode.
+      description: When the snapshot was taken - the point in time it holds - in UTC by the storage server's clock
+        (C(YYYY-MM-DDTHH:MM:SSZ)); V(null) in check mode before it exists, or where the backend does not
+        keep it.
       type: str
       sample: "2026-12-02T03:00:12Z"
     consistency_group:
-      description: The consistency group whose group snapshot this snapshot is part of, else V(null).
+      description: The consistency group whose group snapshot this snapshot is part of (it is then created, restored
+        and deleted with the whole set), else V(null).
       type: str
+      sample: null
+    async_handle:
+      description: The handle of the storage server's job that works on the snapshot while RV(snapshot.state) is busy
+        (the RV(job.job_id) of that job), else V(null).
+      type: str
+      sample: null
+    async_progress:
+      description: Percent done (0-100) of that job, V(-1) when the backend cannot tell, V(null) when no job runs.
+      type: int
+      sample: null
+    extra_info:
+      description: More the backend says about the snapshot, free-form (C(lsm+) - a JSON text with the
+        libstoragemgmt ids; C(ceph://) - where a split clone came from), or V(null).
+      type: str
+      sample: null
 group_snapshot:
   description:
     - The group snapshot, after the task (in check mode, as it would be). Empty when it is absent.
@@ -238,6 +336,10 @@ group_snapshot:
       sample: before-upgrade
     uuid:
       description: UUID of the group snapshot; V(null) in check mode before it exists.
+      type: str
+    ss_uuid:
+      description: UUID of the storage server that holds it (the C(uuid) of
+        RV(stormgmt.core.storage_info#module:storage.server)).
       type: str
     consistency_group:
       description: The consistency group.
@@ -261,9 +363,21 @@ group_snapshot:
       type: str
       sample: "2026-12-02T03:00:12Z"
     state:
-      description: One of the SE_STATES.
+      description:
+        - State of the group snapshot, one of the SE_STATES - C(UNKNOWN), C(OFFLINE), C(BUSY_CREATE), C(BUSY_CLONE),
+          C(BUSY_COPY), C(BUSY_CHILDREN), C(ERROR), C(ONLINE).
+        - C(ONLINE) when every member's snapshot is usable.
       type: str
+      choices: [UNKNOWN, OFFLINE, BUSY_CREATE, BUSY_CLONE, BUSY_COPY, BUSY_CHILDREN, ERROR, ONLINE]
       sample: ONLINE
+    status:
+      description: Free-form status text of the backend.
+      type: str
+      sample: OK
+    extra_info:
+      description: More the backend says about the group snapshot, free-form, or V(null).
+      type: str
+      sample: null
 rotation:
   description:
     - The series of the rotation after the task (in check mode, as it would be). The diff shows it before and after.
@@ -342,9 +456,50 @@ action:
   type: str
   sample: restore
 job:
-  description: The last job the backend ran for the task (restores may run as jobs).
+  description:
+    - Restores may run as jobs. The last job the storage server ran for the task, or started with O(wait=false) (then
+      still C(RUNNING) - run the task again, or poll with RV(job.job_id), to see it end).
+    - Also returned when the task failed because of that job (it ended in C(ERROR), or outlived O(wait_timeout)).
   returned: when the backend ran a job
   type: dict
+  contains:
+    job_id:
+      description: Handle of the job on the storage server.
+      type: str
+      sample: job-3f0c2a
+    op:
+      description: What the job does, in the backend's words.
+      type: str
+      sample: create_lun
+    progress:
+      description: Percent done (0-100) when the job was last read; V(-1) when the backend cannot tell, V(null) once
+        it is over.
+      type: int
+      sample: 100
+    status:
+      description: C(RUNNING), C(COMPLETE) or C(ERROR).
+      type: str
+      choices: [RUNNING, COMPLETE, ERROR]
+      sample: COMPLETE
+    error:
+      description: Why the job failed (C(status=ERROR)), else V(null).
+      type: dict
+      contains:
+        error:
+          description: Exception class of the failure (as RV(error)).
+          type: str
+          sample: OperationFailedEx
+        msg:
+          description: What went wrong.
+          type: str
+        key:
+          description: The option or field the failure is about, where there is one.
+          type: str
+    elapsed:
+      description: Seconds the task waited for the job to finish; only when it waited until the job was over.
+      type: float
+      sample: 2.35
+      returned: when the task waited for the job to end
 error:
   description:
     - Exception class of a failure (C(SnapRestoreNotSafeEx), C(OperationPreReqNotMetEx), ...).
@@ -353,6 +508,19 @@ error:
   returned: failed
   type: str
   sample: SnapRestoreNotSafeEx
+diff:
+  description:
+    - In diff mode, V(before) and V(after) - the snapshot, group snapshot or rotation series before the task and after it (in check mode, as it would
+      be); V({}) for an object that is absent.
+  returned: diff mode
+  type: dict
+  contains:
+    before:
+      description: The record before the task.
+      type: dict
+    after:
+      description: The record after the task.
+      type: dict
 """
 
 # first: keeps the compiled code of the module_utils imported below between runs (_bytecode.py)

@@ -18,8 +18,11 @@ made by someone else: it is never shown, changed or removed, and its name cannot
 Images or group snapshots someone added to one of the backend's groups by hand are left
 alone: the group cannot be deleted while they are there (removing the RBD group would drop them).
 
-Clones of a member snapshot are not possible on Ceph 16 (Pacific): RBD clones user snapshots
-only (cloning by snapshot id came with Ceph 18), so such a clone is refused, naming the reason.
+A clone of a member snapshot cannot be an RBD clone on Ceph 16 (Pacific): RBD clones user
+snapshots only (cloning by snapshot id came later). It is a full copy of the member snapshot
+(by its id), made as a job under an internal name and renamed into place when whole; its
+lineage (parent, parent snapshot) is in its metadata, and the group snapshot is not deleted
+while such a clone names it (split forgets the lineage: the copy holds its own data).
 """
 
 from __future__ import annotations
@@ -297,6 +300,10 @@ class CephGroups:
         is busy (a restore of it running)."""
         snap = self._existing_cg_snap(state, group, name)
         self._check_not_busy("cg:" + group, "consistency group '%s'" % group)
+        copies = sorted(info["name"] for info in self._copies_of(snap["luns"], name))
+        if copies:
+            raise StorageElementBusyEx("group snapshot '%s' of consistency group '%s': clone(s) %s were made of its "
+                                       "snapshots; split or delete them first" % (name, group, ", ".join(copies)))
         rbd_group = self._call("cannot read RBD group %s/%s" % (self.pool, group), "group", name=group)
         if rbd_group is not None and name in rbd_group["snaps"]:
             self._call("cannot delete group snapshot '%s' of consistency group '%s'" % (name, group),

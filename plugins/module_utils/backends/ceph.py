@@ -97,6 +97,7 @@ K_RESTORED = "stormgmt.restored"    # {snapshot, mark}: the last restore (mark: 
 
 INTERNAL_PREFIX = ".stormgmt-"      # internal snapshots; user names never start with "."
 CLONE_BASE = INTERNAL_PREFIX + "clone-"
+COPY_PREFIX = INTERNAL_PREFIX + "copy-"   # an image being copied from a group snapshot's member
 RESTORE_MARK = INTERNAL_PREFIX + "restored-"
 
 VENDOR_ID = "STORMGMT"
@@ -560,9 +561,13 @@ class CephBackend(IscsiGatewayMixin, CephGroups, StorageArrayPlugin, FileSystemP
 
     @staticmethod
     def _lineage(info: dict) -> tuple:
-        """(parent, parent_snapshot) from Ceph's own record of the clone's parent."""
+        """(parent, parent_snapshot) from Ceph's own record of the clone's parent (for a copy of a group
+        snapshot's member, which has no RBD parent: from the image's metadata)."""
         parent = info.get("parent")
         if parent is None:
+            origin = _json_meta(info["meta"], K_ORIGIN, {})
+            if origin.get("copy"):
+                return origin.get("parent"), origin.get("parent_snapshot")
             return None, None
         snap = None if parent["snap"].startswith(INTERNAL_PREFIX) else parent["snap"]
         return parent["image"], snap
@@ -726,6 +731,8 @@ class CephBackend(IscsiGatewayMixin, CephGroups, StorageArrayPlugin, FileSystemP
             child_info = self._image(child["image"])
             if child_info is not None:
                 out.append(self._lun_record(state, child_info, jobs))
+        if self._member_snaps(info, state):
+            out.extend(self._lun_record(state, copy, jobs) for copy in self._copies_of([lun]))
         return out
 
     def _check_space(self, what: str, size: int) -> None:
@@ -1001,6 +1008,8 @@ class CephBackend(IscsiGatewayMixin, CephGroups, StorageArrayPlugin, FileSystemP
             self._new_name(name, "clone '%s'" % name)
             parent = self._existing_lun(state, lun)
             uuid = str(uuidlib.uuid4())
+            if snapshot is not None and snapshot in self._member_snaps(parent, state):
+                return self._copy_member(state, name, parent, snapshot, uuid)
             if snapshot is not None:
                 self._existing_snap(parent, lun, snapshot, "clone")
                 base = snapshot
@@ -1024,6 +1033,14 @@ class CephBackend(IscsiGatewayMixin, CephGroups, StorageArrayPlugin, FileSystemP
         with self._write() as _state:
             info = self._existing_lun(_state, name)
             parent = info.get("parent")
+            lineage = self._lineage(info)
+            if parent is None and lineage[0] is not None:
+                # a copy of a group snapshot's member holds its own data: the split only forgets the lineage
+                split = {"parent": lineage[0], "parent_snapshot": lineage[1], "at": time.time()}
+                self._call("cannot split clone '%s'" % name, "meta_set", name=name,
+                           meta={K_SPLIT: json.dumps(split, sort_keys=True)})
+                self._call("cannot split clone '%s'" % name, "meta_remove", name=name, keys=[K_ORIGIN])
+                return self._lun_record(_state, self._image(name), self._jobs())
             if parent is None:
                 raise InvalidValueEx("LUN '%s' is not a clone (it has no parent)" % name, "name")
             self._check_not_busy("lun:" + name, "clone '%s'" % name)
@@ -1034,6 +1051,31 @@ class CephBackend(IscsiGatewayMixin, CephGroups, StorageArrayPlugin, FileSystemP
                 "lun:" + name,
                 {"image": name, "meta_after": {K_SPLIT: json.dumps(split, sort_keys=True)}, "meta_remove": [K_ORIGIN],
                  "release_snapshot": [parent["image"], parent["snap"]] if parent["pool"] == self.pool else None})
+
+    def _copy_member(self, state: dict, name: str, parent: dict, snapshot: str, uuid: str) -> dict:
+        """A clone of a group snapshot's member: RBD clones user snapshots only (Ceph 16), so a full copy, as a job."""
+        lun = parent["name"]
+        member = self._member_snaps(parent, state)[snapshot]
+        self._check_space("clone '%s'" % name, member["size"])
+        origin = {"parent": lun, "parent_uuid": parent["meta"][K_UUID], "parent_snapshot": snapshot, "base": None,
+                  "copy": True, "group": member["group"]}
+        meta = self._mark(uuid, **{K_ORIGIN: json.dumps(origin, sort_keys=True)})
+        return self._start_job(
+            "copy snapshot %s of LUN %s (a member of a group snapshot) as clone %s" % (snapshot, lun, name),
+            "copy_snapshot", "lun:" + name,
+            {"image": lun, "snap_id": member["id"], "tmp": COPY_PREFIX + uuid.replace("-", ""), "name": name,
+             "meta": meta, "targets": ["cg:" + member["group"], "copy:%s@%s" % (lun, snapshot)]})
+
+    def _copies_of(self, luns=None, snapshot: str | None = None) -> list:
+        """The backend's images copied from a group snapshot's member (of one of ``luns``, of ``snapshot``)."""
+        out = []
+        for info in self._all_luns():
+            origin = _json_meta(info["meta"], K_ORIGIN, {})
+            if not origin.get("copy") or (luns is not None and origin.get("parent") not in luns):
+                continue
+            if snapshot is None or origin.get("parent_snapshot") == snapshot:
+                out.append(info)
+        return out
 
     # --- jobs --------------------------------------------------------------------------------------
     def _start_job(self, op: str, kind: str, target: str, args: dict) -> dict:

@@ -573,9 +573,6 @@ def test_a_group_snapshot_is_one_rbd_group_snapshot_and_its_members_are_snapshot
         array.create_snapshot("db", "gs1")
     with pytest.raises(StorageElementBusyEx):  # a member goes with its group snapshot only
         array.delete_snapshot("db", "gs1")
-    with pytest.raises(NoSuchOperationEx) as caught:  # Ceph 16 clones user snapshots only
-        array.create_clone("db-copy", "db", "gs1")
-    assert "Ceph 16" in caught.value.msg and "db-copy" not in fake.images
     with pytest.raises(NoSuchOperationEx):
         array.restore_snapshot("db", "gs1")
     # a member LUN goes with force only, and never while a group snapshot holds it
@@ -654,3 +651,31 @@ def test_a_group_snapshot_a_killed_run_took_is_adopted(backend, fake):
     snaps = backend().list_cg_snapshots("app")
     assert [(s["name"], s["luns"], s["state"]) for s in snaps] == [("gs1", ["db", "log"], "ONLINE")]
     assert json.loads(fake.objects["stormgmt.server"])["pending"] == {}
+
+
+def test_a_clone_of_a_member_snapshot_is_a_copy_job_and_holds_the_group_snapshot(backend, fake):
+    array = backend()
+    _two_luns(array)
+    array.create_consistency_group("app", ["db", "log"], [])
+    array.create_cg_snapshot("app", "gs1")
+    job = array.create_clone("db-copy", "db", "gs1")
+    op, kind, target, args = fake.spawned[0]
+    member = [s for s in fake.images["db"]["snaps"] if s["namespace"] == 1][0]
+    # RBD (Ceph 16) clones user snapshots only: the member snapshot is copied, by its id, under an internal name
+    assert job["status"] == "RUNNING" and (kind, target) == ("copy_snapshot", "lun:db-copy")
+    assert args["snap_id"] == member["id"] and args["tmp"].startswith(ceph.COPY_PREFIX) and args["name"] == "db-copy"
+    assert "cg:app" in args["targets"] and "db-copy" not in fake.images
+    fake.add_image("db-copy", meta=args["meta"])  # what the worker leaves when the copy is whole
+    clone = array.get_lun("db-copy")
+    assert (clone["se_type"], clone["parent"], clone["parent_snapshot"]) == ("SNAPCLONE", "db", "gs1")
+    assert [c["name"] for c in array.list_clones("db")] == ["db-copy"]
+    with pytest.raises(StorageElementBusyEx) as caught:
+        array.delete_cg_snapshot("app", "gs1")
+    assert "db-copy" in caught.value.msg and fake.groups["app"]["snaps"] == ["gs1"]
+    with pytest.raises(StorageElementBusyEx):
+        array.delete_consistency_group("app", True)
+    split = array.split_clone("db-copy")  # the copy holds its own data: the split forgets the lineage
+    assert (split["se_type"], split["parent"], split["parent_snapshot"]) == ("LUN", None, None)
+    assert "split from db@gs1" in split["extra_info"] and len(fake.spawned) == 1
+    array.delete_consistency_group("app", True)
+    assert fake.groups == {} and "db-copy" in fake.images

@@ -320,7 +320,8 @@ class Agent:
             image.create_snap(snap)
             for entry in image.list_snaps():
                 if entry["name"] == snap:
-                    return {"id": entry["id"], "size": entry["size"]}
+                    stamp = calendar.timegm(image.get_snap_timestamp(entry["id"]).timetuple())
+                    return {"id": entry["id"], "size": entry["size"], "timestamp": stamp}
         raise AgentError("ImageNotFound", "snapshot %s@%s vanished after it was made" % (name, snap), errno_codes.ENOENT)
 
     def op_snap_remove(self, name: str, snap: str) -> None:

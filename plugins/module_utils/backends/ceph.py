@@ -923,7 +923,9 @@ class CephBackend(IscsiGatewayMixin, CephGroups, StorageArrayPlugin, FileSystemP
             made = self._call("cannot create snapshot '%s' of LUN '%s'" % (name, lun), "snap_create", CreateSnapFailedEx,
                               name=lun, snap=name)
             snaps = self._own_snaps(info)
-            snaps[name] = {"uuid": uuid, "id": made["id"], "created": started, "size": made["size"]}
+            # RBD's own stamp of the snapshot, so that every later read of the record says the same
+            snaps[name] = {"uuid": uuid, "id": made["id"], "created": made.get("timestamp") or started,
+                           "size": made["size"]}
             self._set_snaps(lun, info, snaps)
             del state["pending"][lun]
             self._save_state(state)

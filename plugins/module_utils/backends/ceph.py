@@ -771,8 +771,9 @@ class CephBackend(IscsiGatewayMixin, CephGroups, StorageArrayPlugin, FileSystemP
             if size > info["size"]:
                 self._check_space("LUN '%s' at %s" % (name, format_size(size)), size - info["size"])
             self._call("cannot resize LUN '%s'" % name, "resize", name=name, size=size)
-            # tgt reads the size when it opens the LUN: open it again where it is mapped
-            self._refresh_lun(state, name)
+            # tgt reads the size when it opens the LUN: open it again where it is mapped (no gateway: nowhere)
+            if self.portal_option is not None:
+                self._refresh_lun(state, name)
             return self._lun_record(state, self._image(name), self._jobs())
 
     def set_lun_qos(self, name, qos):

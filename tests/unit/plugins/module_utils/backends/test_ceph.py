@@ -679,3 +679,10 @@ def test_a_clone_of_a_member_snapshot_is_a_copy_job_and_holds_the_group_snapshot
     assert "split from db@gs1" in split["extra_info"] and len(fake.spawned) == 1
     array.delete_consistency_group("app", True)
     assert fake.groups == {} and "db-copy" in fake.images
+
+
+def test_a_resize_without_a_gateway_asks_no_tgtd(backend, fake, monkeypatch):
+    array = backend()
+    array.create_lun("db", "rbd", 16 * MiB, True, None)
+    monkeypatch.setattr(array, "tgtadm", lambda *args, **kwargs: pytest.fail("no portal: tgtd is none of its business"))
+    assert array.resize_lun("db", 32 * MiB)["size"] == 32 * MiB and fake.images["db"]["size"] == 32 * MiB

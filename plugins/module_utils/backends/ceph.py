@@ -53,6 +53,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils._gw_iscsi import (
     Backing,
     IscsiGatewayMixin,
     Tgtadm,
+    chap_users,
     split_portal,
 )
 from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import normalize_iqn, validate_name
@@ -276,6 +277,8 @@ def _json_meta(meta: dict, key: str, default):
 
 class CephBackend(IscsiGatewayMixin, CephGroups, StorageArrayPlugin, FileSystemPlugin):
     scheme = "ceph"
+    #: the gateway's list of CHAP accounts to delete (``pending`` is the backend's own {name: operation})
+    gw_pending_key = "gw_pending"
     block_size = 512
     #: LUN 0 of every tgt target is tgt's own controller LUN
     min_lun_id = 1
@@ -397,11 +400,22 @@ class CephBackend(IscsiGatewayMixin, CephGroups, StorageArrayPlugin, FileSystemP
                 "tgtd (control port %d) has no rbd backing store; install tgt-rbd and restart tgtd" % self.control_port,
                 "server")
         self._portal = self._check_portal()
-        if not self._state()["groups"]:
+        if not self._state()["groups"] and not self._state().get(self.gw_pending_key):
             return  # nothing to export: no lock needed (a no-op task stays cheap)
         with self._state_lock():
             state = self._fresh_state()
             live = self._live()
+            if state.get(self.gw_pending_key) and not self.read_only:
+                # CHAP accounts a run killed half-way no longer needed: out of tgtd, unless a group uses them again
+                for entry in state[self.gw_pending_key]:
+                    for user in entry.get("accounts") or []:
+                        if user in live["accounts"] and user not in chap_users(state):
+                            self.tgtadm.delete_account(user)
+                            self.note_repair("deleted the CHAP account %s an interrupted %s no longer needed"
+                                             % (user, entry.get("op")))
+                state[self.gw_pending_key] = []
+                self._save_state(state)
+                live = self._live()
             for name in sorted(state["groups"]):
                 self._reconcile(state, name, live)
 
@@ -1039,7 +1053,8 @@ class CephBackend(IscsiGatewayMixin, CephGroups, StorageArrayPlugin, FileSystemP
             lineage = self._lineage(info)
             if parent is None and lineage[0] is not None:
                 # a copy of a group snapshot's member holds its own data: the split only forgets the lineage
-                split = {"parent": lineage[0], "parent_snapshot": lineage[1], "at": time.time()}
+                split = {"parent": lineage[0], "parent_snapshot": lineage[1], "at": time.time(),
+                         "parent_uuid": _json_meta(info["meta"], K_ORIGIN, {}).get("parent_uuid")}
                 self._call("cannot split clone '%s'" % name, "meta_set", name=name,
                            meta={K_SPLIT: json.dumps(split, sort_keys=True)})
                 self._call("cannot split clone '%s'" % name, "meta_remove", name=name, keys=[K_ORIGIN])
@@ -1047,8 +1062,8 @@ class CephBackend(IscsiGatewayMixin, CephGroups, StorageArrayPlugin, FileSystemP
             if parent is None:
                 raise InvalidValueEx("LUN '%s' is not a clone (it has no parent)" % name, "name")
             self._check_not_busy("lun:" + name, "clone '%s'" % name)
-            lineage = self._lineage(info)
-            split = {"parent": lineage[0], "parent_snapshot": lineage[1], "at": time.time()}
+            split = {"parent": lineage[0], "parent_snapshot": lineage[1], "at": time.time(),
+                     "parent_uuid": _json_meta(info["meta"], K_ORIGIN, {}).get("parent_uuid")}
             return self._start_job(
                 "split clone %s from %s" % (name, lineage[0] + ("@" + lineage[1] if lineage[1] else "")), "flatten",
                 "lun:" + name,
@@ -1079,6 +1094,23 @@ class CephBackend(IscsiGatewayMixin, CephGroups, StorageArrayPlugin, FileSystemP
             if snapshot is None or origin.get("parent_snapshot") == snapshot:
                 out.append(info)
         return out
+
+    def clone_origin(self, name):
+        """Where LUN ``name`` was cloned from: Ceph's parent (or the copy's metadata), or after a split the
+        lineage the split kept in the image's metadata."""
+        self._connect()
+        info = self._image(name)
+        if info is None:
+            return None
+        parent, parent_snapshot = self._lineage(info)
+        if parent is not None:
+            origin = _json_meta(info["meta"], K_ORIGIN, {})
+            return {"parent": parent, "parent_snapshot": parent_snapshot, "parent_uuid": origin.get("parent_uuid")}
+        split = _json_meta(info["meta"], K_SPLIT, {})
+        if split.get("parent"):
+            return {"parent": split["parent"], "parent_snapshot": split.get("parent_snapshot"),
+                    "parent_uuid": split.get("parent_uuid")}
+        return None
 
     # --- jobs --------------------------------------------------------------------------------------
     def _start_job(self, op: str, kind: str, target: str, args: dict) -> dict:

@@ -515,6 +515,10 @@ def test_a_killed_create_is_adopted_at_the_next_connection(backend, fake):
 
 
 # --- consistency groups: RBD groups and group snapshots -------------------------------------------------
+# Against FakeAgent's RBD groups (a dictionary, not librbd: a unit test cannot start a cluster). The same
+# operations run against a real cluster in tests/conformance/test_data_protection.py (--backend ceph://...)
+# and the molecule scenario ceph; what is checked here are the backend's own rules: whose groups and
+# snapshots are whose, what is refused, what the records say, what a job is asked to do.
 
 def _two_luns(array):
     for name in ("db", "log"):

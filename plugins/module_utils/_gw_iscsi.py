@@ -459,8 +459,8 @@ class IscsiGatewayMixin:
         # them to the next run (state["pending"]), never in tgtd for good
         dropped = sorted(set(chap_users(old)) - set(chap_users(new)))
         if dropped:
-            new.setdefault(self.gw_pending_key, []).append({"op": "change of access group(s) %s" % ", ".join(names),
-                                                  "accounts": dropped})
+            new.setdefault(self.gw_pending_key, []).append(
+                {"op": "change of access group(s) %s" % ", ".join(names), "accounts": dropped})
         self._save_state(new)
         fault_point("tgt.commit_groups.saved")
         try:

@@ -622,8 +622,8 @@ def test_group_restore_is_one_rollback_job_refused_while_a_member_is_open(backen
     fake.images["log"]["watchers"] = 0
     job = array.restore_cg_snapshot("app", "gs1")
     op, kind, target, args = fake.spawned[0]
-    assert job["status"] == "RUNNING" and (kind, target, args["group"], args["snap"]) == ("group_rollback", "cg:app",
-                                                                                         "app", "gs1")
+    assert job["status"] == "RUNNING"
+    assert (kind, target, args["group"], args["snap"]) == ("group_rollback", "cg:app", "app", "gs1")
     assert sorted(args["images"]) == ["db", "log"] and args["targets"] == ["lun:db", "lun:log"]
     # what the worker does when the rollback is done: a mark per member, so a restore again changes nothing
     for image, after in args["images"].items():

@@ -732,6 +732,23 @@ class CephBackend(IscsiGatewayMixin, CephGroups, StorageArrayPlugin, FileSystemP
             return None
         return self._lun_record(self._state(), info, self._jobs())
 
+    def clone_origin(self, name: str):
+        """Where LUN ``name`` was cloned from: Ceph's parent link while it is a clone, the
+        lineage recorded at the split (``stormgmt.split``) after one."""
+        self._connect()
+        info = self._image(name)
+        if info is None:
+            return None
+        parent, parent_snapshot = self._lineage(info)
+        origin = _json_meta(info["meta"], K_ORIGIN, {})
+        if parent is not None:
+            return {"parent": parent, "parent_snapshot": parent_snapshot, "parent_uuid": origin.get("parent_uuid")}
+        split = _json_meta(info["meta"], K_SPLIT, {})
+        if not split.get("parent"):
+            return None
+        return {"parent": split["parent"], "parent_snapshot": split.get("parent_snapshot"),
+                "parent_uuid": split.get("parent_uuid")}
+
     def list_clones(self, lun: str) -> list:
         self._connect()
         info = self._image(lun, children=True)
@@ -1062,8 +1079,10 @@ class CephBackend(IscsiGatewayMixin, CephGroups, StorageArrayPlugin, FileSystemP
             if parent is None:
                 raise InvalidValueEx("LUN '%s' is not a clone (it has no parent)" % name, "name")
             self._check_not_busy("lun:" + name, "clone '%s'" % name)
+            lineage = self._lineage(info)
+            origin = _json_meta(info["meta"], K_ORIGIN, {})
             split = {"parent": lineage[0], "parent_snapshot": lineage[1], "at": time.time(),
-                     "parent_uuid": _json_meta(info["meta"], K_ORIGIN, {}).get("parent_uuid")}
+                     "parent_uuid": origin.get("parent_uuid")}
             return self._start_job(
                 "split clone %s from %s" % (name, lineage[0] + ("@" + lineage[1] if lineage[1] else "")), "flatten",
                 "lun:" + name,
@@ -1094,23 +1113,6 @@ class CephBackend(IscsiGatewayMixin, CephGroups, StorageArrayPlugin, FileSystemP
             if snapshot is None or origin.get("parent_snapshot") == snapshot:
                 out.append(info)
         return out
-
-    def clone_origin(self, name):
-        """Where LUN ``name`` was cloned from: Ceph's parent (or the copy's metadata), or after a split the
-        lineage the split kept in the image's metadata."""
-        self._connect()
-        info = self._image(name)
-        if info is None:
-            return None
-        parent, parent_snapshot = self._lineage(info)
-        if parent is not None:
-            origin = _json_meta(info["meta"], K_ORIGIN, {})
-            return {"parent": parent, "parent_snapshot": parent_snapshot, "parent_uuid": origin.get("parent_uuid")}
-        split = _json_meta(info["meta"], K_SPLIT, {})
-        if split.get("parent"):
-            return {"parent": split["parent"], "parent_snapshot": split.get("parent_snapshot"),
-                    "parent_uuid": split.get("parent_uuid")}
-        return None
 
     # --- jobs --------------------------------------------------------------------------------------
     def _start_job(self, op: str, kind: str, target: str, args: dict) -> dict:

@@ -56,6 +56,8 @@ META_PREFIX = "stormgmt."
 FS_XATTR = "trusted.stormgmt"
 #: a worker reports at least this often
 HEARTBEAT_EVERY = 2.0
+#: RBD's snapshot namespace of the member snapshots of a group snapshot (RBD_SNAP_NAMESPACE_TYPE_GROUP)
+SNAP_NAMESPACE_GROUP = 1
 
 
 class AgentError(Exception):
@@ -238,8 +240,16 @@ class Agent:
         for snap in image.list_snaps():
             entry = {"id": snap["id"], "name": snap["name"], "size": snap["size"],
                      "namespace": snap.get("namespace", 0)}
+            try:  # stamped by the OSD that holds the image header (the cluster's clock)
+                entry["timestamp"] = calendar.timegm(image.get_snap_timestamp(snap["id"]).timetuple())
+            except Exception:  # pylint: disable=broad-except
+                entry["timestamp"] = None
             if entry["namespace"] == 0:  # a user snapshot (not a group or trash one)
                 entry["protected"] = image.is_protected_snap(snap["name"])
+            elif entry["namespace"] == SNAP_NAMESPACE_GROUP:  # a member of an RBD group snapshot
+                group = image.snap_get_group_namespace(snap["id"])
+                entry["group"] = {"local": group.get("pool") == self.ioctx.get_pool_id(), "name": group.get("name"),
+                                  "snap": group.get("snap_name")}
             snaps.append(entry)
         try:
             spec = image.get_parent_image_spec()
@@ -310,7 +320,8 @@ class Agent:
             image.create_snap(snap)
             for entry in image.list_snaps():
                 if entry["name"] == snap:
-                    return {"id": entry["id"], "size": entry["size"]}
+                    stamp = calendar.timegm(image.get_snap_timestamp(entry["id"]).timetuple())
+                    return {"id": entry["id"], "size": entry["size"], "timestamp": stamp}
         raise AgentError("ImageNotFound", "snapshot %s@%s vanished after it was made" % (name, snap), errno_codes.ENOENT)
 
     def op_snap_remove(self, name: str, snap: str) -> None:
@@ -344,6 +355,61 @@ class Agent:
         import rbd  # pylint: disable=import-error
         rbd.RBD().clone(self.ioctx, parent, snap, self.ioctx, name)
         self.op_meta_set(name, meta)
+
+    # --- RBD groups (consistency groups) ----------------------------------------------
+    def op_groups(self) -> list:
+        import rbd  # pylint: disable=import-error
+        return sorted(rbd.RBD().group_list(self.ioctx))
+
+    def _group(self, name: str):
+        import rbd  # pylint: disable=import-error
+        return rbd.Group(self.ioctx, name)
+
+    def op_group(self, name: str) -> dict | None:
+        """{images: [names in this pool], foreign_images: [pool/name elsewhere], snaps: [names]}, None if missing."""
+        import rbd  # pylint: disable=import-error
+        if name not in rbd.RBD().group_list(self.ioctx):
+            return None
+        group = self._group(name)
+        pool_id = self.ioctx.get_pool_id()
+        images, elsewhere = [], []
+        for image in group.list_images():
+            if image.get("pool") == pool_id:
+                images.append(image["name"])
+            else:
+                elsewhere.append("%s/%s" % (image.get("pool"), image["name"]))
+        return {"images": sorted(images), "elsewhere": sorted(elsewhere),
+                "snaps": sorted(snap["name"] for snap in group.list_snaps())}
+
+    def op_group_create(self, name: str) -> None:
+        import rbd  # pylint: disable=import-error
+        rbd.RBD().group_create(self.ioctx, name)
+
+    def op_group_remove(self, name: str) -> None:
+        import rbd  # pylint: disable=import-error
+        rbd.RBD().group_remove(self.ioctx, name)
+
+    def op_group_add(self, name: str, image: str) -> None:
+        self._group(name).add_image(self.ioctx, image)
+
+    def op_group_remove_image(self, name: str, image: str) -> None:
+        self._group(name).remove_image(self.ioctx, image)
+
+    def op_group_snap_create(self, name: str, snap: str) -> dict:
+        """Take RBD group snapshot ``name@snap`` (librbd holds the writes to every member while it
+        snapshots them: crash consistent); return {image: {id, size, timestamp}} of its members."""
+        group = self._group(name)
+        group.create_snap(snap)
+        out = {}
+        for image_name in self.op_group(name)["images"]:
+            with self._image(image_name, read_only=True) as image:
+                for entry in self._info(image, image_name, False)["snaps"]:
+                    if (entry.get("group") or {}).get("name") == name and entry["group"]["snap"] == snap:
+                        out[image_name] = {"id": entry["id"], "size": entry["size"], "timestamp": entry["timestamp"]}
+        return out
+
+    def op_group_snap_remove(self, name: str, snap: str) -> None:
+        self._group(name).remove_snap(snap)
 
     def op_changed_since(self, name: str, snap: str) -> bool:
         """True when the image differs from its snapshot (size, or any object written since)."""
@@ -668,6 +734,10 @@ class Agent:
                 self._job_flatten(args, reporter)
             elif kind == "rollback":
                 self._job_rollback(args, reporter)
+            elif kind == "group_rollback":
+                self._job_group_rollback(args, reporter)
+            elif kind == "copy_snapshot":
+                self._job_copy_snapshot(args, reporter)
             elif kind == "fs_copy":
                 self._job_fs_copy(args, reporter)
             else:
@@ -714,8 +784,57 @@ class Agent:
 
     def _job_rollback(self, args: dict, reporter) -> None:
         """``rbd snap rollback`` (the binding reports no progress; the tool does, on stderr)."""
-        argv = ["rbd", "--conf", self.conf, "--id", self.client_id, "--pool", self.pool, "snap", "rollback",
-                "--", "%s@%s" % (args["image"], args["snap"])]
+        self._rbd_with_progress(["snap", "rollback", "--", "%s@%s" % (args["image"], args["snap"])], reporter)
+        # mark the state right after the rollback, so that a restore again is seen as done
+        self._mark_restored(args["image"], args)
+
+    def _job_group_rollback(self, args: dict, reporter) -> None:
+        """``rbd group snap rollback``: every member image back to its snapshot of the group snapshot."""
+        self._rbd_with_progress(["group", "snap", "rollback", "--", "%s@%s" % (args["group"], args["snap"])], reporter)
+        for image, after in sorted((args.get("images") or {}).items()):
+            self._mark_restored(image, after)
+
+    def _job_copy_snapshot(self, args: dict, reporter) -> None:
+        """A full copy of one snapshot (by id: a group snapshot's member, which RBD cannot clone) into a new
+        image: made under an internal name, marked, then renamed into place, so that a copy is never half seen."""
+        import rbd  # pylint: disable=import-error
+        import threading
+        failed = []
+
+        def copy() -> None:
+            try:
+                with self._image(args["image"], read_only=True) as image:
+                    image.set_snap_by_id(args["snap_id"])
+                    image.copy(self.ioctx, args["tmp"])
+            except Exception as exc:  # pylint: disable=broad-except
+                failed.append(exc)
+        worker = threading.Thread(target=copy, daemon=True)
+        worker.start()
+        while worker.is_alive():  # the binding reports no progress: the job stays alive, at 0 %
+            worker.join(HEARTBEAT_EVERY)
+            reporter.beat()
+        try:
+            if failed:
+                raise failed[0]
+            self.op_meta_set(args["tmp"], args["meta"])
+            rbd.RBD().rename(self.ioctx, args["tmp"], args["name"])
+        except Exception:
+            try:
+                rbd.RBD().remove(self.ioctx, args["tmp"])
+            except Exception:  # pylint: disable=broad-except
+                pass
+            raise
+
+    def _mark_restored(self, image: str, args: dict) -> None:
+        mark = args.get("mark")
+        if mark:
+            for old in args.get("old_marks") or []:
+                self.op_snap_remove(image, old)
+            self.op_snap_create(image, mark)
+        self.op_meta_set(image, args.get("meta_after") or {})
+
+    def _rbd_with_progress(self, command: list, reporter) -> None:
+        argv = ["rbd", "--conf", self.conf, "--id", self.client_id, "--pool", self.pool] + command
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,  # noqa: S603
                                 stderr=subprocess.PIPE, close_fds=True)
         buffered = b""
@@ -739,15 +858,8 @@ class Agent:
         if rc != 0:
             lines = [line for line in tail.decode("utf-8", "replace").replace("\r", "\n").split("\n")
                      if line.strip() and "complete" not in line]
-            raise AgentError("RollbackFailed", "rbd snap rollback failed (exit %d): %s"
-                             % (rc, lines[-1] if lines else "no message"), rc)
-        # mark the state right after the rollback, so that a restore again is seen as done
-        mark = args.get("mark")
-        if mark:
-            for old in args.get("old_marks") or []:
-                self.op_snap_remove(args["image"], old)
-            self.op_snap_create(args["image"], mark)
-        self.op_meta_set(args["image"], args.get("meta_after") or {})
+            raise AgentError("RollbackFailed", "rbd %s failed (exit %d): %s"
+                             % (" ".join(word for word in command[:3] if word != "--"), rc, lines[-1] if lines else "no message"), rc)
 
     def _job_fs_copy(self, args: dict, reporter) -> None:
         """Copy a tree (a file system or one of its snapshots) into ``dest``: a clone (made

@@ -311,6 +311,9 @@ class Backing:
 class IscsiGatewayMixin:
     """Access groups as tgt targets; see the module documentation for what a backend provides."""
 
+    #: the state's list of CHAP accounts that a change dropped, kept until tgtd let go of them
+    gw_pending_key = "pending"
+
     def _check_portal(self) -> str:
         listening = self.tgtadm.portals()
         if self.portal_option is not None:
@@ -456,8 +459,8 @@ class IscsiGatewayMixin:
         # them to the next run (state["pending"]), never in tgtd for good
         dropped = sorted(set(chap_users(old)) - set(chap_users(new)))
         if dropped:
-            new.setdefault("pending", []).append({"op": "change of access group(s) %s" % ", ".join(names),
-                                                  "accounts": dropped})
+            new.setdefault(self.gw_pending_key, []).append(
+                {"op": "change of access group(s) %s" % ", ".join(names), "accounts": dropped})
         self._save_state(new)
         fault_point("tgt.commit_groups.saved")
         try:
@@ -474,7 +477,7 @@ class IscsiGatewayMixin:
                 self._push(old, [name for name in names if name in old["groups"]], {}, new)
             raise
         if dropped:
-            new["pending"] = [entry for entry in new["pending"] if entry.get("accounts") != dropped]
+            new[self.gw_pending_key] = [entry for entry in new[self.gw_pending_key] if entry.get("accounts") != dropped]
             self._save_state(new)
 
     def _refresh_lun(self, state: dict, name: str) -> None:

@@ -397,6 +397,10 @@ class RotationResource(Resource):
         }
 
     def read(self):
+        # before any call that needs them: a backend without the ability refuses naming it
+        needs = ("consistency_group",) if self.series.key == "consistency_group" else ()
+        for key in needs + (self.series.ability,):
+            self.backend.require(key, "rotate snapshots of %s" % self.series.describe())
         if not self.series.exists():
             return None
         current = series(self.series.entries(), self.prefix)

@@ -53,10 +53,16 @@ from ansible_collections.stormgmt.core.plugins.module_utils._gw_iscsi import (
     Backing,
     IscsiGatewayMixin,
     Tgtadm,
+    chap_users,
     split_portal,
 )
 from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import normalize_iqn, validate_name
 from ansible_collections.stormgmt.core.plugins.module_utils._units import format_size
+from ansible_collections.stormgmt.core.plugins.module_utils.backends._ceph_groups import (
+    CephGroups,
+    group_of_lun,
+    group_snaps_holding,
+)
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     CloneFailedEx,
     CreateSnapFailedEx,
@@ -92,6 +98,7 @@ K_RESTORED = "stormgmt.restored"    # {snapshot, mark}: the last restore (mark: 
 
 INTERNAL_PREFIX = ".stormgmt-"      # internal snapshots; user names never start with "."
 CLONE_BASE = INTERNAL_PREFIX + "clone-"
+COPY_PREFIX = INTERNAL_PREFIX + "copy-"   # an image being copied from a group snapshot's member
 RESTORE_MARK = INTERNAL_PREFIX + "restored-"
 
 VENDOR_ID = "STORMGMT"
@@ -268,8 +275,10 @@ def _json_meta(meta: dict, key: str, default):
     return value if isinstance(value, type(default)) else default
 
 
-class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
+class CephBackend(IscsiGatewayMixin, CephGroups, StorageArrayPlugin, FileSystemPlugin):
     scheme = "ceph"
+    #: the gateway's list of CHAP accounts to delete (``pending`` is the backend's own {name: operation})
+    gw_pending_key = "gw_pending"
     block_size = 512
     #: LUN 0 of every tgt target is tgt's own controller LUN
     min_lun_id = 1
@@ -391,11 +400,22 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
                 "tgtd (control port %d) has no rbd backing store; install tgt-rbd and restart tgtd" % self.control_port,
                 "server")
         self._portal = self._check_portal()
-        if not self._state()["groups"]:
+        if not self._state()["groups"] and not self._state().get(self.gw_pending_key):
             return  # nothing to export: no lock needed (a no-op task stays cheap)
         with self._state_lock():
             state = self._fresh_state()
             live = self._live()
+            if state.get(self.gw_pending_key) and not self.read_only:
+                # CHAP accounts a run killed half-way no longer needed: out of tgtd, unless a group uses them again
+                for entry in state[self.gw_pending_key]:
+                    for user in entry.get("accounts") or []:
+                        if user in live["accounts"] and user not in chap_users(state):
+                            self.tgtadm.delete_account(user)
+                            self.note_repair("deleted the CHAP account %s an interrupted %s no longer needed"
+                                             % (user, entry.get("op")))
+                state[self.gw_pending_key] = []
+                self._save_state(state)
+                live = self._live()
             for name in sorted(state["groups"]):
                 self._reconcile(state, name, live)
 
@@ -483,6 +503,8 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
                     self.client.call("meta_set", name=name, meta=pending["meta"])
                 elif info is None and pending.get("base", "").startswith(CLONE_BASE):
                     self.client.call("release_snapshot", image=pending["parent"], snap=pending["base"])
+            elif pending["op"] == "cg_snapshot":
+                self._recover_cg_snap(state, pending)
             elif pending["op"] == "snapshot" and info is not None and self._ours(info):
                 snaps = _json_meta(info["meta"], K_SNAPS, {})
                 for snap in info["snaps"]:
@@ -540,7 +562,8 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
     def _running_job(self, target: str, jobs: dict | None = None):
         jobs = self._jobs() if jobs is None else jobs
         for job_id, job in sorted(jobs.items()):
-            if job.get("target") == target and self._job_status(job)[0] == "RUNNING":
+            targets = [job.get("target")] + list((job.get("args") or {}).get("targets") or [])
+            if target in targets and self._job_status(job)[0] == "RUNNING":
                 return job_id, job
         return None
 
@@ -552,9 +575,13 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
 
     @staticmethod
     def _lineage(info: dict) -> tuple:
-        """(parent, parent_snapshot) from Ceph's own record of the clone's parent."""
+        """(parent, parent_snapshot) from Ceph's own record of the clone's parent (for a copy of a group
+        snapshot's member, which has no RBD parent: from the image's metadata)."""
         parent = info.get("parent")
         if parent is None:
+            origin = _json_meta(info["meta"], K_ORIGIN, {})
+            if origin.get("copy"):
+                return origin.get("parent"), origin.get("parent_snapshot")
             return None, None
         snap = None if parent["snap"].startswith(INTERNAL_PREFIX) else parent["snap"]
         return parent["image"], snap
@@ -589,13 +616,14 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
             vol_group_name=self.pool, access_grp_names=groups, qos=None, state=state_word, status=status,
             vendor=VENDOR_ID, product_id=PRODUCT_ID, path=[], array_path="%s/%s" % (self.pool, name),
             parent=parent, parent_snapshot=parent_snapshot, async_handle=handle, async_progress=progress,
-            extra_info=extra)
+            extra_info=extra, consistency_group=group_of_lun(state, name))
 
     def _failed_restore(self, name: str, jobs: dict) -> str | None:
         """A restore of this LUN whose job ended in error (after the last successful one)."""
         last = None
         for job_id, job in jobs.items():
-            if job.get("target") == "lun:" + name and job.get("kind") == "rollback":
+            targets = [job.get("target")] + list((job.get("args") or {}).get("targets") or [])
+            if "lun:" + name in targets and job.get("kind") in ("rollback", "group_rollback"):
                 if last is None or job.get("started", 0) > last[1].get("started", 0):
                     last = (job_id, job)
         if last is None or self._job_status(last[1])[0] != "ERROR":
@@ -623,6 +651,9 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
         abilities.update(iscsi_initiators=gateway, chap=gateway, mutual_chap=gateway)
         # RBD images are thin; RBD has no named QoS levels; the gateway is iSCSI only
         abilities.update(dict((key, "NO") for key in ("thick_provisioning", "qos", "fc_initiators")))
+        # consistency groups are RBD groups of images; a group rollback, like a single one, needs the members unmapped
+        abilities.update(consistency_group="ONLINE", cg_snapshot="ONLINE", cg_snapshot_restore="OFFLINE",
+                         cg_filesystems="NO")
         abilities.update(self._fs_abilities())
         return abilities
 
@@ -731,6 +762,8 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
             child_info = self._image(child["image"])
             if child_info is not None:
                 out.append(self._lun_record(state, child_info, jobs))
+        if self._member_snaps(info, state):
+            out.extend(self._lun_record(state, copy, jobs) for copy in self._copies_of([lun]))
         return out
 
     def _check_space(self, what: str, size: int) -> None:
@@ -769,8 +802,9 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
             if size > info["size"]:
                 self._check_space("LUN '%s' at %s" % (name, format_size(size)), size - info["size"])
             self._call("cannot resize LUN '%s'" % name, "resize", name=name, size=size)
-            # tgt reads the size when it opens the LUN: open it again where it is mapped
-            self._refresh_lun(state, name)
+            # tgt reads the size when it opens the LUN: open it again where it is mapped (no gateway: nowhere)
+            if self.portal_option is not None:
+                self._refresh_lun(state, name)
             return self._lun_record(state, self._image(name), self._jobs())
 
     def set_lun_qos(self, name, qos):
@@ -783,7 +817,8 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
         for snap in info["snaps"]:
             entry = recorded.get(snap["name"])
             if entry is not None and entry.get("id") == snap["id"]:
-                out[snap["name"]] = dict(entry, size=snap["size"])
+                # the time RBD stamped on the snapshot (the cluster's clock), else the one recorded at its creation
+                out[snap["name"]] = dict(entry, size=snap["size"], created=snap.get("timestamp") or entry.get("created"))
         return out
 
     def _foreign_snaps(self, info: dict) -> list:
@@ -807,16 +842,25 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
             if foreign:
                 raise StorageElementBusyEx("%s has RBD snapshot(s) this server did not make (%s); they are left alone, "
                                            "so the LUN cannot be deleted" % (what, ", ".join(foreign)))
+            held = group_snaps_holding(state, name)
+            if held:
+                raise StorageElementBusyEx("%s is held by group snapshot(s) %s (a group snapshot is deleted whole); "
+                                           "delete them first" % (what, ", ".join(held)))
             snaps = sorted(self._own_snaps(info))
             groups = sorted(g for g, group in state["groups"].items() if name in group["luns"])
-            if not force and (groups or snaps):
-                reasons = []
+            cgroup = group_of_lun(state, name)
+            if not force and (groups or snaps or cgroup):
+                reasons = ["is a member of consistency group '%s'" % cgroup] if cgroup else []
                 if groups:
                     reasons.append("is mapped to access group(s) %s" % ", ".join(groups))
                 if snaps:
                     reasons.append("has snapshot(s) %s" % ", ".join(snaps))
                 raise StorageElementBusyEx("%s %s; unmap/delete them first or set force: true"
                                            % (what, " and ".join(reasons)))
+            if cgroup:  # RBD does not remove an image that is in a group
+                state["cgroups"][cgroup]["luns"].remove(name)
+                self._save_state(state)
+                self._sync_group(cgroup, state["cgroups"][cgroup]["luns"])
             # the gateway lets go of the image first; a run killed here is re-synced and can be repeated
             if groups:
                 self._unmap_everywhere(state, name, groups)
@@ -840,11 +884,19 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
 
     # --- snapshots -------------------------------------------------------------------------------
     def _snap_record(self, lun: str, name: str, entry: dict) -> dict:
+        group = entry.get("group")
         return records.make(
             "storage_element",
             name=name, uuid=entry["uuid"], id=entry["uuid"], ss_uuid=self._uuid, se_type="SNAP", size=entry["size"],
             thin=True, vol_group_name=self.pool, access_grp_names=[], state="ONLINE", status="OK",
-            vendor=VENDOR_ID, product_id="RBD-SNAP", array_path="%s/%s@%s" % (self.pool, lun, name), parent=lun, path=[])
+            vendor=VENDOR_ID, product_id="RBD-SNAP", parent=lun, path=[],
+            array_path="%s/%s@%s" % (self.pool, lun, name) if group is None else "%s/%s@%s (member of RBD group "
+            "snapshot %s/%s@%s)" % (self.pool, lun, name, self.pool, group, name),
+            created=records.format_time(entry["created"]) if entry.get("created") else None, consistency_group=group)
+
+    def _all_snaps(self, info: dict, state: dict | None = None) -> dict:
+        """The LUN's snapshots: its own and its members of group snapshots."""
+        return dict(self._member_snaps(info, state), **self._own_snaps(info))
 
     def list_snapshots(self, lun=None):
         self._connect()
@@ -853,8 +905,8 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
         for info in infos:
             if info is None:
                 continue
-            snaps = self._own_snaps(info)
-            for name in sorted(snaps, key=lambda n: (snaps[n].get("created", 0), snaps[n]["id"])):
+            snaps = self._all_snaps(info)
+            for name in sorted(snaps, key=lambda n: (snaps[n].get("created") or 0, snaps[n]["id"])):
                 out.append(self._snap_record(info["name"], name, snaps[name]))
         return out
 
@@ -863,11 +915,22 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
         info = self._image(lun)
         if info is None:
             return None
-        entry = self._own_snaps(info).get(name)
+        entry = self._all_snaps(info).get(name)
         return None if entry is None else self._snap_record(lun, name, entry)
 
-    def _existing_snap(self, info: dict, lun: str, name: str) -> dict:
+    def _existing_snap(self, info: dict, lun: str, name: str, action: str | None = None) -> dict:
         entry = self._own_snaps(info).get(name)
+        member = self._member_snaps(info).get(name) if entry is None else None
+        if member is not None:
+            if action is None:
+                return member
+            raise (StorageElementBusyEx if action == "delete" else NoSuchOperationEx)(
+                "snapshot '%s' of LUN '%s' is a member of group snapshot '%s' of consistency group '%s': %s" % (
+                    name, lun, name, member["group"], {
+                        "delete": "delete the group snapshot (it goes whole)",
+                        "restore": "restore the group snapshot (all its members go back together)",
+                        "clone": "Ceph 16 clones only user snapshots (RBD keeps a group snapshot's members in its group "
+                                 "namespace); take a snapshot of the LUN and clone that"}[action]))
         if entry is None:
             raise OperationPreReqNotMetEx("snapshot '%s' of LUN '%s' does not exist" % (name, lun), "snapshot")
         return entry
@@ -880,7 +943,7 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
     def create_snapshot(self, lun, name):
         with self._write() as state:
             info = self._existing_lun(state, lun)
-            if name in self._own_snaps(info):
+            if name in self._all_snaps(info, state):
                 raise InvalidValueEx("snapshot '%s' of LUN '%s' already exists" % (name, lun), "name")
             if name in [snap["name"] for snap in info["snaps"]]:
                 raise InvalidValueEx("LUN '%s' has an RBD snapshot '%s' that this server did not make; it is left alone, "
@@ -892,7 +955,9 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
             made = self._call("cannot create snapshot '%s' of LUN '%s'" % (name, lun), "snap_create", CreateSnapFailedEx,
                               name=lun, snap=name)
             snaps = self._own_snaps(info)
-            snaps[name] = {"uuid": uuid, "id": made["id"], "created": started, "size": made["size"]}
+            # RBD's own stamp of the snapshot, so that every later read of the record says the same
+            snaps[name] = {"uuid": uuid, "id": made["id"], "created": made.get("timestamp") or started,
+                           "size": made["size"]}
             self._set_snaps(lun, info, snaps)
             del state["pending"][lun]
             self._save_state(state)
@@ -901,7 +966,7 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
     def delete_snapshot(self, lun, name):
         with self._write() as _state:
             info = self._existing_lun(_state, lun)
-            self._existing_snap(info, lun, name)
+            self._existing_snap(info, lun, name, "delete")
             children = self._call("cannot read the clones of snapshot '%s'" % name, "snap_children", name=lun, snap=name)
             if children:
                 raise StorageElementBusyEx(
@@ -912,29 +977,38 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
             del snaps[name]
             self._set_snaps(lun, info, snaps)
             restored = _json_meta(info["meta"], K_RESTORED, {})
-            if restored.get("snapshot") == name:
+            if restored.get("snapshot") == name and not restored.get("group"):
                 self._call("cannot tidy LUN '%s'" % lun, "snap_remove", name=lun, snap=restored.get("mark") or "")
                 self._call("cannot tidy LUN '%s'" % lun, "meta_remove", name=lun, keys=[K_RESTORED])
 
     def snapshot_is_current(self, lun, name):
         self._connect()
         info = self._existing_lun(None, lun)
-        self._existing_snap(info, lun, name)
+        entry = self._existing_snap(info, lun, name)
         if self._running_job("lun:" + lun) is not None or self._failed_restore(lun, self._jobs()):
             return False
+        restored = _json_meta(info["meta"], K_RESTORED, {})
+        if entry.get("group"):
+            # RBD compares with user snapshots only: a member is current when the LUN was rolled back to
+            # it and has not changed since (else not known, so not current: a restore rolls back again)
+            mark = restored.get("mark")
+            if restored.get("snapshot") != name or restored.get("group") != entry["group"] or \
+                    mark not in [snap["name"] for snap in info["snaps"]]:
+                return False
+            return not self._call("cannot compare LUN '%s' with its last restore" % lun, "changed_since", name=lun,
+                                  snap=mark)
         if not self._call("cannot compare LUN '%s' with snapshot '%s'" % (lun, name), "changed_since", name=lun, snap=name):
             return True
         # a rollback rewrites every object it restores: after one, compare with the mark it left
-        restored = _json_meta(info["meta"], K_RESTORED, {})
         mark = restored.get("mark")
-        if restored.get("snapshot") != name or mark not in [snap["name"] for snap in info["snaps"]]:
+        if restored.get("snapshot") != name or restored.get("group") or mark not in [snap["name"] for snap in info["snaps"]]:
             return False
         return not self._call("cannot compare LUN '%s' with its last restore" % lun, "changed_since", name=lun, snap=mark)
 
     def restore_snapshot(self, lun, name):
         with self._write() as state:
             info = self._existing_lun(state, lun)
-            self._existing_snap(info, lun, name)
+            self._existing_snap(info, lun, name, "restore")
             what = "LUN '%s'" % lun
             self._check_not_busy("lun:" + lun, what)
             groups = sorted(g for g, group in state["groups"].items() if lun in group["luns"])
@@ -947,12 +1021,20 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
                     "restoring snapshot '%s' would change the data under the %d client(s) that have RBD image "
                     "%s/%s open (a VM, another gateway, a mapping); close it there first"
                     % (name, info["watchers"], self.pool, lun))
-            old = [snap["name"] for snap in info["snaps"] if snap["name"].startswith(RESTORE_MARK)]
-            mark = RESTORE_MARK + uuidlib.uuid4().hex
+            old = self._old_marks(info)
+            mark = self._restore_mark()
             return self._start_job(
                 "restore LUN %s to snapshot %s" % (lun, name), "rollback", "lun:" + lun,
                 {"image": lun, "snap": name, "mark": mark, "old_marks": old,
                  "meta_after": {K_RESTORED: json.dumps({"snapshot": name, "mark": mark}, sort_keys=True)}})
+
+    @staticmethod
+    def _old_marks(info: dict) -> list:
+        return [snap["name"] for snap in info["snaps"] if snap["name"].startswith(RESTORE_MARK)]
+
+    @staticmethod
+    def _restore_mark() -> str:
+        return RESTORE_MARK + uuidlib.uuid4().hex
 
     # --- clones ----------------------------------------------------------------------------------
     def create_clone(self, name, lun, snapshot=None):
@@ -960,8 +1042,10 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
             self._new_name(name, "clone '%s'" % name)
             parent = self._existing_lun(state, lun)
             uuid = str(uuidlib.uuid4())
+            if snapshot is not None and snapshot in self._member_snaps(parent, state):
+                return self._copy_member(state, name, parent, snapshot, uuid)
             if snapshot is not None:
-                self._existing_snap(parent, lun, snapshot)
+                self._existing_snap(parent, lun, snapshot, "clone")
                 base = snapshot
             else:
                 self._check_not_busy("lun:" + lun, "LUN '%s'" % lun)
@@ -983,6 +1067,15 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
         with self._write() as _state:
             info = self._existing_lun(_state, name)
             parent = info.get("parent")
+            lineage = self._lineage(info)
+            if parent is None and lineage[0] is not None:
+                # a copy of a group snapshot's member holds its own data: the split only forgets the lineage
+                split = {"parent": lineage[0], "parent_snapshot": lineage[1], "at": time.time(),
+                         "parent_uuid": _json_meta(info["meta"], K_ORIGIN, {}).get("parent_uuid")}
+                self._call("cannot split clone '%s'" % name, "meta_set", name=name,
+                           meta={K_SPLIT: json.dumps(split, sort_keys=True)})
+                self._call("cannot split clone '%s'" % name, "meta_remove", name=name, keys=[K_ORIGIN])
+                return self._lun_record(_state, self._image(name), self._jobs())
             if parent is None:
                 raise InvalidValueEx("LUN '%s' is not a clone (it has no parent)" % name, "name")
             self._check_not_busy("lun:" + name, "clone '%s'" % name)
@@ -995,6 +1088,31 @@ class CephBackend(IscsiGatewayMixin, StorageArrayPlugin, FileSystemPlugin):
                 "lun:" + name,
                 {"image": name, "meta_after": {K_SPLIT: json.dumps(split, sort_keys=True)}, "meta_remove": [K_ORIGIN],
                  "release_snapshot": [parent["image"], parent["snap"]] if parent["pool"] == self.pool else None})
+
+    def _copy_member(self, state: dict, name: str, parent: dict, snapshot: str, uuid: str) -> dict:
+        """A clone of a group snapshot's member: RBD clones user snapshots only (Ceph 16), so a full copy, as a job."""
+        lun = parent["name"]
+        member = self._member_snaps(parent, state)[snapshot]
+        self._check_space("clone '%s'" % name, member["size"])
+        origin = {"parent": lun, "parent_uuid": parent["meta"][K_UUID], "parent_snapshot": snapshot, "base": None,
+                  "copy": True, "group": member["group"]}
+        meta = self._mark(uuid, **{K_ORIGIN: json.dumps(origin, sort_keys=True)})
+        return self._start_job(
+            "copy snapshot %s of LUN %s (a member of a group snapshot) as clone %s" % (snapshot, lun, name),
+            "copy_snapshot", "lun:" + name,
+            {"image": lun, "snap_id": member["id"], "tmp": COPY_PREFIX + uuid.replace("-", ""), "name": name,
+             "meta": meta, "targets": ["cg:" + member["group"], "copy:%s@%s" % (lun, snapshot)]})
+
+    def _copies_of(self, luns=None, snapshot: str | None = None) -> list:
+        """The backend's images copied from a group snapshot's member (of one of ``luns``, of ``snapshot``)."""
+        out = []
+        for info in self._all_luns():
+            origin = _json_meta(info["meta"], K_ORIGIN, {})
+            if not origin.get("copy") or (luns is not None and origin.get("parent") not in luns):
+                continue
+            if snapshot is None or origin.get("parent_snapshot") == snapshot:
+                out.append(info)
+        return out
 
     # --- jobs --------------------------------------------------------------------------------------
     def _start_job(self, op: str, kind: str, target: str, args: dict) -> dict:

@@ -470,6 +470,9 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
             else:
                 abilities[key] = "ONLINE"
         abilities.update(qos="NO", async_jobs="YES", backing_device_type="UNSUPPORTED")
+        # libstoragemgmt's API has no consistency groups (nor snapshots of several volumes at one instant)
+        abilities.update(consistency_group="UNSUPPORTED", cg_snapshot="UNSUPPORTED", cg_snapshot_restore="UNSUPPORTED",
+                         cg_filesystems="NO")
         return abilities
 
     def require(self, key: str, action: str) -> str:

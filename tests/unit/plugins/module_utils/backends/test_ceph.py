@@ -173,6 +173,7 @@ class FakeAgent:
         self.locks: dict = {}
         self.spawned: list = []
         self.next_id = 100
+        self.groups: dict = {}
 
     def call(self, op, **args):
         method = getattr(self, "op_" + op, None)
@@ -294,6 +295,50 @@ class FakeAgent:
 
     def op_changed_since(self, name, snap):
         return True
+
+    # RBD groups: {name: {"images": [...], "snaps": [...]}}
+    def op_groups(self):
+        return sorted(self.groups)
+
+    def op_group(self, name):
+        group = self.groups.get(name)
+        return None if group is None else {"images": sorted(group["images"]), "elsewhere": [],
+                                           "snaps": sorted(group["snaps"])}
+
+    def op_group_create(self, name):
+        self.groups[name] = {"images": [], "snaps": []}
+
+    def op_group_remove(self, name):
+        for snap in list(self.groups[name]["snaps"]):
+            self.op_group_snap_remove(name, snap)
+        del self.groups[name]
+
+    def op_group_add(self, name, image):
+        if any(image in group["images"] for group in self.groups.values()):
+            raise ceph.CephError("ObjectExists", "image %s is in a group" % image)
+        self.groups[name]["images"].append(image)
+
+    def op_group_remove_image(self, name, image):
+        self.groups[name]["images"].remove(image)
+
+    def op_group_snap_create(self, name, snap):
+        group = self.groups[name]
+        group["snaps"].append(snap)
+        made = {}
+        for image in group["images"]:
+            self.next_id += 1
+            entry = {"id": self.next_id, "name": ".group.2_%s_%d" % (name, self.next_id), "size": self.images[image]["size"],
+                     "namespace": 1, "timestamp": 1700000000 + self.next_id % 2,  # RBD stamps each member itself
+                     "group": {"local": True, "name": name, "snap": snap}}
+            self.images[image]["snaps"].append(entry)
+            made[image] = {"id": entry["id"], "size": entry["size"], "timestamp": entry["timestamp"]}
+        return made
+
+    def op_group_snap_remove(self, name, snap):
+        self.groups[name]["snaps"].remove(snap)
+        for image in self.images.values():
+            image["snaps"] = [s for s in image["snaps"] if (s.get("group") or {}).get("snap") != snap
+                              or s["group"]["name"] != name]
 
     def close(self):
         return None
@@ -486,3 +531,181 @@ def test_a_killed_create_is_adopted_at_the_next_connection(backend, fake):
     lun = backend().get_lun("half")
     assert lun is not None and lun["uuid"] == "u-killed"
     assert json.loads(fake.objects["stormgmt.server"])["pending"] == {}
+
+
+# --- consistency groups: RBD groups and group snapshots -------------------------------------------------
+# Against FakeAgent's RBD groups (a dictionary, not librbd: a unit test cannot start a cluster). The same
+# operations run against a real cluster in tests/conformance/test_data_protection.py (--backend ceph://...)
+# and the molecule scenario ceph; what is checked here are the backend's own rules: whose groups and
+# snapshots are whose, what is refused, what the records say, what a job is asked to do.
+
+def _two_luns(array):
+    for name in ("db", "log"):
+        array.create_lun(name, "rbd", 16 * MiB, True, None)
+
+
+def test_a_consistency_group_is_an_rbd_group_of_its_luns(backend, fake):
+    array = backend()
+    _two_luns(array)
+    group = array.create_consistency_group("app", ["log", "db"], [])
+    assert (group["luns"], group["filesystems"], group["status"]) == (["db", "log"], [], "OK")
+    assert sorted(fake.groups["app"]["images"]) == ["db", "log"]
+    assert array.get_lun("db")["consistency_group"] == "app"
+    array.update_consistency_group("app", {"remove_luns": ["log"]})
+    assert fake.groups["app"]["images"] == ["db"] and array.get_lun("log")["consistency_group"] is None
+    abilities = array.get_abilities()
+    assert (abilities["consistency_group"], abilities["cg_snapshot"], abilities["cg_snapshot_restore"],
+            abilities["cg_filesystems"]) == ("ONLINE", "ONLINE", "OFFLINE", "NO")
+    with pytest.raises(NoSuchOperationEx):
+        array.create_consistency_group("files", [], ["share"])
+    array.delete_consistency_group("app")
+    assert fake.groups == {} and "db" in fake.images
+
+
+def test_rbd_groups_someone_else_made_are_not_shown_and_not_taken(backend, fake):
+    array = backend()
+    _two_luns(array)
+    fake.op_group_create("theirs")
+    assert array.list_consistency_groups() == [] and array.get_consistency_group("theirs") is None
+    with pytest.raises(InvalidValueEx) as caught:
+        array.create_consistency_group("theirs", ["db"], [])
+    assert "did not make" in caught.value.msg and fake.groups["theirs"] == {"images": [], "snaps": []}
+    # a group snapshot someone took of one of ours by hand is left alone, so the group stays
+    array.create_consistency_group("app", ["db"], [])
+    fake.groups["app"]["snaps"].append("by-hand")
+    with pytest.raises(StorageElementBusyEx) as caught:
+        array.delete_consistency_group("app", True)
+    assert "by-hand" in caught.value.msg and "app" in fake.groups and array.get_consistency_group("app") is not None
+
+
+def test_a_group_snapshot_is_one_rbd_group_snapshot_and_its_members_are_snapshot_records(backend, fake):
+    array = backend()
+    _two_luns(array)
+    array.create_lun("other", "rbd", 16 * MiB, True, None)
+    array.create_consistency_group("app", ["db", "log"], [])
+    snap = array.create_cg_snapshot("app", "gs1")
+    assert fake.groups["app"]["snaps"] == ["gs1"] and snap["luns"] == ["db", "log"] and snap["state"] == "ONLINE"
+    assert snap["size"] == 32 * MiB
+    # the group snapshot's time is the earliest RBD stamped on a member; every member carries it
+    assert snap["created"] == "2023-11-14T22:13:20Z"
+    members = [array.get_snapshot(lun, "gs1") for lun in ("db", "log")]
+    assert [(m["consistency_group"], m["created"], m["se_type"]) for m in members] == [("app", snap["created"], "SNAP")] * 2
+    assert members[0]["uuid"] != members[1]["uuid"] and array.get_snapshot("db", "gs1")["uuid"] == members[0]["uuid"]
+    assert [s["name"] for s in array.list_snapshots("db")] == ["gs1"] and array.list_snapshots("other") == []
+    with pytest.raises(InvalidValueEx):
+        array.create_snapshot("db", "gs1")
+    with pytest.raises(StorageElementBusyEx):  # a member goes with its group snapshot only
+        array.delete_snapshot("db", "gs1")
+    with pytest.raises(NoSuchOperationEx):
+        array.restore_snapshot("db", "gs1")
+    # a member LUN goes with force only, and never while a group snapshot holds it
+    with pytest.raises(StorageElementBusyEx) as caught:
+        array.delete_lun("db", True)
+    assert "app@gs1" in caught.value.msg and "db" in fake.images
+    with pytest.raises(StorageElementBusyEx):
+        array.delete_consistency_group("app")
+    array.delete_cg_snapshot("app", "gs1")
+    assert fake.groups["app"]["snaps"] == [] and array.list_snapshots("db") == []
+    with pytest.raises(StorageElementBusyEx):
+        array.delete_lun("db")
+    array.delete_lun("db", True)
+    assert "db" not in fake.images and fake.groups["app"]["images"] == ["log"]
+    assert array.get_consistency_group("app")["luns"] == ["log"]
+
+
+def test_group_snapshot_refusals_change_nothing(backend, fake):
+    array = backend()
+    _two_luns(array)
+    array.create_consistency_group("app", ["db", "log"], [])
+    array.create_snapshot("log", "taken")
+    fake.op_snap_create("db", "by-hand")
+    for name in ("taken", "by-hand"):
+        with pytest.raises(InvalidValueEx):
+            array.create_cg_snapshot("app", name)
+    array.create_consistency_group("empty", [], [])
+    with pytest.raises(OperationPreReqNotMetEx):
+        array.create_cg_snapshot("empty", "gs")
+    assert fake.groups["app"]["snaps"] == [] and array.list_cg_snapshots() == []
+
+
+def test_group_restore_is_one_rollback_job_refused_while_a_member_is_open(backend, fake):
+    array = backend()
+    _two_luns(array)
+    array.create_consistency_group("app", ["db", "log"], [])
+    array.create_cg_snapshot("app", "gs1")
+    assert not array.snapshot_is_current("db", "gs1")  # RBD cannot compare with a group snapshot: not known
+    fake.images["log"]["watchers"] = 1
+    with pytest.raises(SnapRestoreNotSafeEx) as caught:
+        array.restore_cg_snapshot("app", "gs1")
+    assert "log" in caught.value.msg and not fake.spawned
+    fake.images["log"]["watchers"] = 0
+    job = array.restore_cg_snapshot("app", "gs1")
+    op, kind, target, args = fake.spawned[0]
+    assert job["status"] == "RUNNING"
+    assert (kind, target, args["group"], args["snap"]) == ("group_rollback", "cg:app", "app", "gs1")
+    assert sorted(args["images"]) == ["db", "log"] and args["targets"] == ["lun:db", "lun:log"]
+    # what the worker does when the rollback is done: a mark per member, so a restore again changes nothing
+    for image, after in args["images"].items():
+        fake.op_snap_create(image, after["mark"])
+        fake.op_meta_set(image, after["meta_after"])
+    fake.op_changed_since = lambda name, snap: False
+    assert array.snapshot_is_current("db", "gs1") and array.snapshot_is_current("log", "gs1")
+    # the job makes every member busy while it runs
+    now = time.time()
+    record = dict(op=op, kind=kind, target=target, args=args, status="RUNNING", progress=5, started=now, heartbeat=now)
+    fake.op_omap_set("stormgmt.jobs", {"j1": json.dumps(record)})
+    assert array.get_lun("log")["state"] == "BUSY_COPY"
+    with pytest.raises(StorageElementBusyEx):
+        array.delete_cg_snapshot("app", "gs1")
+    with pytest.raises(StorageElementBusyEx):
+        array.resize_lun("db", 32 * MiB)
+
+
+def test_a_group_snapshot_a_killed_run_took_is_adopted(backend, fake):
+    array = backend()
+    _two_luns(array)
+    array.create_consistency_group("app", ["db", "log"], [])
+    state = json.loads(fake.objects["stormgmt.server"])
+    state["pending"]["cg:app"] = {"op": "cg_snapshot", "image": False, "group": "app", "snapshot": "gs1",
+                                  "uuid": "4b0c3f0e-0c1e-4c55-9a51-2f8fb6a4b9f1", "started": time.time(),
+                                  "luns": ["db", "log"]}
+    fake.objects["stormgmt.server"] = json.dumps(state)
+    fake.op_group_snap_create("app", "gs1")  # RBD took it; the run was killed before it recorded it
+    snaps = backend().list_cg_snapshots("app")
+    assert [(s["name"], s["luns"], s["state"]) for s in snaps] == [("gs1", ["db", "log"], "ONLINE")]
+    assert json.loads(fake.objects["stormgmt.server"])["pending"] == {}
+
+
+def test_a_clone_of_a_member_snapshot_is_a_copy_job_and_holds_the_group_snapshot(backend, fake):
+    array = backend()
+    _two_luns(array)
+    array.create_consistency_group("app", ["db", "log"], [])
+    array.create_cg_snapshot("app", "gs1")
+    job = array.create_clone("db-copy", "db", "gs1")
+    op, kind, target, args = fake.spawned[0]
+    member = [s for s in fake.images["db"]["snaps"] if s["namespace"] == 1][0]
+    # RBD (Ceph 16) clones user snapshots only: the member snapshot is copied, by its id, under an internal name
+    assert job["status"] == "RUNNING" and (kind, target) == ("copy_snapshot", "lun:db-copy")
+    assert args["snap_id"] == member["id"] and args["tmp"].startswith(ceph.COPY_PREFIX) and args["name"] == "db-copy"
+    assert "cg:app" in args["targets"] and "db-copy" not in fake.images
+    fake.add_image("db-copy", meta=args["meta"])  # what the worker leaves when the copy is whole
+    clone = array.get_lun("db-copy")
+    assert (clone["se_type"], clone["parent"], clone["parent_snapshot"]) == ("SNAPCLONE", "db", "gs1")
+    assert [c["name"] for c in array.list_clones("db")] == ["db-copy"]
+    with pytest.raises(StorageElementBusyEx) as caught:
+        array.delete_cg_snapshot("app", "gs1")
+    assert "db-copy" in caught.value.msg and fake.groups["app"]["snaps"] == ["gs1"]
+    with pytest.raises(StorageElementBusyEx):
+        array.delete_consistency_group("app", True)
+    split = array.split_clone("db-copy")  # the copy holds its own data: the split forgets the lineage
+    assert (split["se_type"], split["parent"], split["parent_snapshot"]) == ("LUN", None, None)
+    assert "split from db@gs1" in split["extra_info"] and len(fake.spawned) == 1
+    array.delete_consistency_group("app", True)
+    assert fake.groups == {} and "db-copy" in fake.images
+
+
+def test_a_resize_without_a_gateway_asks_no_tgtd(backend, fake, monkeypatch):
+    array = backend()
+    array.create_lun("db", "rbd", 16 * MiB, True, None)
+    monkeypatch.setattr(array, "tgtadm", lambda *args, **kwargs: pytest.fail("no portal: tgtd is none of its business"))
+    assert array.resize_lun("db", 32 * MiB)["size"] == 32 * MiB and fake.images["db"]["size"] == 32 * MiB

@@ -458,3 +458,23 @@ def test_the_lun_module_end_to_end(array, module, monkeypatch):
         if request["method"] != "plugin_register":
             assert PASSWORD not in json.dumps(request)
     assert not any(alive(pid) for pid in array.pids())
+
+
+def test_consistency_groups_are_reported_unsupported_and_refused_naming_the_ability(array, backend, module):
+    # libstoragemgmt's API has no consistency groups: the table says so, and every way in refuses
+    abilities = backend.get_abilities()
+    assert [abilities[key] for key in ("consistency_group", "cg_snapshot", "cg_snapshot_restore", "cg_filesystems")] \
+        == ["UNSUPPORTED", "UNSUPPORTED", "UNSUPPORTED", "NO"]
+    server = array.uri()
+    assert module("lun", {"server": server, "name": "db01", "size": "1G", "password": PASSWORD})["changed"]
+    before = array.snapshot()
+    for name, args, ability in (
+            ("consistency_group", dict(name="db", luns=["db01"]), "consistency_group"),
+            ("consistency_group", dict(name="db", state="absent"), "consistency_group"),
+            ("snapshot", dict(name="s1", consistency_group="db"), "consistency_group"),
+            ("snapshot", dict(consistency_group="db", prefix="nightly-", every="1d", keep=7), "consistency_group")):
+        result = module(name, dict(args, server=server, password=PASSWORD))
+        assert result["failed"] and result["error"] == "NoSuchOperationEx", result
+        assert "%s=UNSUPPORTED" % ability in result["msg"] and "Traceback" not in result["_stdout"]
+        assert PASSWORD not in result["_stdout"]
+    assert array.snapshot() == before

@@ -216,12 +216,12 @@ error:
 
 # first: keeps the compiled code of the module_utils imported below between runs (_bytecode.py)
 from ansible_collections.stormgmt.core.plugins.module_utils import _bytecode  # noqa: F401 pylint: disable=unused-import
-from ansible_collections.stormgmt.core.plugins.module_utils._info import gather, info_argument_spec
+from ansible_collections.stormgmt.core.plugins.module_utils._info import gather, info_argument_spec, info_module_kwargs
 from ansible_collections.stormgmt.core.plugins.module_utils._module import new_module, run_info
 
 
 def main():
-    module = new_module(info_argument_spec())
+    module = new_module(info_argument_spec(), **info_module_kwargs())
     run_info(module, gather)
 
 

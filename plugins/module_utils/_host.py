@@ -27,6 +27,7 @@ import os
 import re
 import stat
 import tempfile
+import time
 import unicodedata
 
 from ansible_collections.stormgmt.core.plugins.module_utils import _mountinfo
@@ -1027,13 +1028,17 @@ class Fstab:
 
     @classmethod
     @contextlib.contextmanager
-    def edit(cls, path: str):
+    def edit(cls, path: str, backup: bool = False):
         """Read, change and write ``path`` under a lock, so that parallel runs editing one
-        fstab (several inventory hosts on one machine) do not lose each other's lines."""
+        fstab (several inventory hosts on one machine) do not lose each other's lines.
+        ``backup``: before a change, keep a copy of the file as it was (its name in
+        ``backup_file`` afterwards)."""
         with cls.locked(path):
             fstab = cls(path)
             yield fstab
             if fstab.dirty:
+                if backup and fstab.exists:
+                    fstab.backup_file = fstab.write_backup()
                 fstab.write()
 
     @classmethod
@@ -1079,10 +1084,13 @@ class Fstab:
         self.exists = os.path.exists(self.real)
         self.dirty = False
         self.lines = []
+        self.backup_file = None
+        self._raw = b""
         if self.exists:
             try:
                 with open(self.real, "rb") as handle:
-                    text = to_text(handle.read())
+                    self._raw = handle.read()
+                    text = to_text(self._raw)
             except (IOError, OSError) as error:
                 raise OperationPreReqNotMetEx("cannot read %s: %s" % (path, error.strerror), "fstab") from None
             # lines end at "\n" only, as mount(8) reads them: never at the other characters
@@ -1135,6 +1143,43 @@ class Fstab:
             del self.lines[index]
         self.dirty = self.dirty or bool(indexes)
         return bool(indexes)
+
+    def write_backup(self) -> str:
+        """Write the file as it was read to a new file beside it, ``NAME.PID.YYYY-MM-DD@HH:MM:SS~`` (as
+        AnsibleModule.backup_local names them), with the file's mode; return its path.
+
+        Written to a temporary file first and given its name with link(2), which never
+        follows or replaces anything already there (a symbolic link planted under the name
+        included): a copy is complete or absent, and nothing else is overwritten.
+        """
+        directory = os.path.dirname(self.real)
+        try:
+            mode = stat.S_IMODE(os.stat(self.real).st_mode) & 0o777
+            fd, temp = tempfile.mkstemp(prefix="." + os.path.basename(self.real) + _TEMP_MARK, dir=directory)
+        except OSError as error:
+            raise OperationPreReqNotMetEx("cannot back up %s: %s" % (self.path, error.strerror), "backup") from None
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(self._raw)
+                handle.flush()
+                os.fchmod(handle.fileno(), mode)
+                os.fsync(handle.fileno())
+            base = "%s.%d.%s" % (self.real, os.getpid(), time.strftime("%Y-%m-%d@%H:%M:%S"))
+            for attempt in range(100):
+                name = base + ("~" if not attempt else ".%d~" % attempt)
+                try:
+                    os.link(temp, name)
+                except FileExistsError:
+                    continue
+                except OSError as error:
+                    raise OperationPreReqNotMetEx("cannot back up %s to %s: %s" % (self.path, name, error.strerror),
+                                                  "backup") from None
+                return name
+            raise OperationPreReqNotMetEx("cannot back up %s: %s and 99 more names are taken" % (self.path, base),
+                                          "backup")
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
 
     def write(self) -> None:
         """Replace the file (the target of a symlink) in one rename, keeping its mode and owner."""

@@ -63,6 +63,8 @@ def mount_argument_spec() -> dict:
         opts=dict(type="list", elements="str"),
         share_path=dict(type="str"),
         fstab=dict(type="path", default="/etc/fstab"),
+        boot=dict(type="bool", default=True),
+        backup=dict(type="bool", default=False),
         dump=dict(type="int", default=0),
         passno=dict(type="int", default=0, no_log=False),
         state=dict(type="str", required=True, choices=STATES),
@@ -176,6 +178,13 @@ class MountResource(Resource):
             self.opts = MountOptions.parse(params.get("opts"))
         except InvalidValueEx as error:
             raise InvalidValueEx("%s: %s" % (self.describe(), error.msg), error.key) from None
+        if params.get("boot") is False:
+            # as ansible.posix.mount: not mounted at boot is noauto in fstab (the live mount is not touched)
+            if "auto" in self.opts.words:
+                raise InvalidValueEx("%s: opts has 'auto' but boot is false; drop one of them" % self.describe(), "boot")
+            if "noauto" not in self.opts.words:
+                self.opts = MountOptions(self.opts.words + ["noauto"])
+        self.backup_file = None
         self.fstab_path = _absolute(params.get("fstab") or "/etc/fstab", "%s: fstab" % self.describe(), "fstab")
         if params.get("filesystem") is not None:
             validate_name(params["filesystem"], "file system name")
@@ -438,6 +447,10 @@ class MountResource(Resource):
             "not mounted", src=wanted.fstab_src, fstype=None if wanted.bind else wanted.fstype, mounted=mounted,
             fstab_entry=entry.line())
 
+    def outcome(self, plan) -> dict:
+        # as ansible.posix.mount: the copy of fstab made before this run changed it (backup: true)
+        return {"backup_file": self.backup_file} if self.backup_file else {}
+
     # --- doing ----------------------------------------------------------------------
     def apply(self, plan, before, run):
         made = None
@@ -455,11 +468,13 @@ class MountResource(Resource):
                 elif step == "remount":
                     self._remount(plan)
                 elif step == "fstab":
-                    with _host.Fstab.edit(self.fstab_path) as fstab:
+                    with _host.Fstab.edit(self.fstab_path, backup=self.params.get("backup")) as fstab:
                         fstab.set(plan.details["entry"])
+                    self.backup_file = fstab.backup_file
                 elif step == "fstab_remove":
-                    with _host.Fstab.edit(self.fstab_path) as fstab:
+                    with _host.Fstab.edit(self.fstab_path, backup=self.params.get("backup")) as fstab:
                         fstab.remove(self.path)
+                    self.backup_file = fstab.backup_file
         except BaseException:
             if made is not None:
                 _remove_made_dirs(self.path, made)

@@ -136,7 +136,7 @@ EXAMPLES = r"""
   register: two_groups
 
 # A long operation started with wait=false returns at once with its job; poll the job's progress with the
-# jobs subset until it is over (then check its status: ERROR carries the error).
+# jobs subset until it is over (then check its status: ERROR carries the error); -vv shows every attempt.
 - name: Start a clone of a large LUN without waiting
   stormgmt.core.clone:
     server: "{{ stormgmt_server }}"

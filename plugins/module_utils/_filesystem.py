@@ -416,7 +416,7 @@ class BlockFilesystem(FilesystemResource):
         applied = "mkfs" in plan.steps and not getattr(self, "_made_by_another", False)
         if not applied:
             _host.report(["%s: opts were not applied: they are arguments of mkfs, and the file system exists already "
-                 "(it is not made again; to make it again with them, wipe it first with state: absent)"
+                          "(it is not made again; to make it again with them, wipe it first with state: absent)"
                           % self.describe()])
         return {"opts_applied": applied}
 

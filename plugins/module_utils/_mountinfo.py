@@ -51,7 +51,6 @@ def unescape(text: str) -> str:
     return to_text(_OCTAL.sub(lambda match: bytes((int(match.group(1), 8) & 0xFF,)), to_bytes(text)))
 
 
-
 class MountEntry:
     """One line of /proc/self/mountinfo."""
 

@@ -188,27 +188,27 @@ storage:
       type: dict
       returned: when O(gather_subset) has V(server), V(minimum) or V(all)
       contains:
-        name: {description: Name of the storage server., type: str, sample: stormgmt simulator}
-        uuid: {description: UUID of the storage server; records carry it as C(ss_uuid)., type: str}
-        storage_server_id: {description: What identifies the server to its backend (the simulator's state file, ...)., type: str}
+        name: {description: "Name of the storage server.", type: str, sample: stormgmt simulator}
+        uuid: {description: "UUID of the storage server; records carry it as C(ss_uuid).", type: str}
+        storage_server_id: {description: "What identifies the server to its backend (the simulator's state file, ...).", type: str}
         storage_type: {description: "V(SANStorage), V(iSCSIStorage), V(NetworkFileSystem) or V(BlockBasedFileSystem).", type: str}
-        backend: {description: The URI scheme of the backend., type: str, sample: sim}
-        uri: {description: The server URI, without credentials., type: str}
-        chap: {description: Whether the server takes CHAP credentials., type: bool}
-        admin_host: {description: Host the backend is managed through, where it has one., type: str}
-        access_host: {description: Host initiators or NFS clients connect to, where it has one., type: str}
-        access_port: {description: Port initiators or NFS clients connect to, where it has one., type: int}
-        status: {description: Free text status of the server., type: str, sample: OK}
-        total_sz: {description: Bytes in all pools., type: int}
-        used_sz: {description: Bytes used in all pools., type: int}
-        free_sz: {description: Bytes free in all pools., type: int}
-        alloc_sz: {description: Bytes allocated (thin LUNs count their size)., type: int}
-        vol_groups: {description: Names of the pools., type: list, elements: str}
-        access_grps: {description: Names of the access groups., type: list, elements: str}
-        storage_name: {description: Product name of the storage system, where the backend knows it., type: str}
-        storage_id: {description: Identifiers of the storage system, where the backend knows them., type: list, elements: str}
-        storage_desc: {description: Description of the server., type: str}
-        extra_info: {description: Backend specific free text; null when none., type: str}
+        backend: {description: "The URI scheme of the backend.", type: str, sample: sim}
+        uri: {description: "The server URI, without credentials.", type: str}
+        chap: {description: "Whether the server takes CHAP credentials.", type: bool}
+        admin_host: {description: "Host the backend is managed through, where it has one.", type: str}
+        access_host: {description: "Host initiators or NFS clients connect to, where it has one.", type: str}
+        access_port: {description: "Port initiators or NFS clients connect to, where it has one.", type: int}
+        status: {description: "Free text status of the server.", type: str, sample: OK}
+        total_sz: {description: "Bytes in all pools.", type: int}
+        used_sz: {description: "Bytes used in all pools.", type: int}
+        free_sz: {description: "Bytes free in all pools.", type: int}
+        alloc_sz: {description: "Bytes allocated (thin LUNs count their size).", type: int}
+        vol_groups: {description: "Names of the pools.", type: list, elements: str}
+        access_grps: {description: "Names of the access groups.", type: list, elements: str}
+        storage_name: {description: "Product name of the storage system, where the backend knows it.", type: str}
+        storage_id: {description: "Identifiers of the storage system, where the backend knows them.", type: list, elements: str}
+        storage_desc: {description: "Description of the server.", type: str}
+        extra_info: {description: "Backend specific free text; null when none.", type: str}
     abilities:
       description: Ability name to C(UNSUPPORTED), C(OFFLINE), C(ONLINE), C(YES) or C(NO).
       type: dict
@@ -220,43 +220,43 @@ storage:
       elements: dict
       returned: when O(gather_subset) has V(pools) or V(all)
       contains:
-        vol_name: {description: Name of the pool (the O(stormgmt.core.lun#module:pool) option)., type: str}
-        vol_total_sz: {description: Bytes in the pool., type: int}
-        vol_used_sz: {description: Bytes used., type: int}
-        vol_free_sz: {description: Bytes free., type: int}
-        vol_alloc_sz: {description: Bytes allocated (thin LUNs count their size); null when not known., type: int}
-        vol_desc: {description: Description; null when none., type: str}
+        vol_name: {description: "Name of the pool (the O(stormgmt.core.lun#module:pool) option).", type: str}
+        vol_total_sz: {description: "Bytes in the pool.", type: int}
+        vol_used_sz: {description: "Bytes used.", type: int}
+        vol_free_sz: {description: "Bytes free.", type: int}
+        vol_alloc_sz: {description: "Bytes allocated (thin LUNs count their size); null when not known.", type: int}
+        vol_desc: {description: "Description; null when none.", type: str}
     luns:
       description: Storage Element records of the LUNs and LUN clones, as M(stormgmt.core.lun) returns them.
       type: list
       elements: dict
       returned: when O(gather_subset) has V(luns) or V(all)
       contains: &se_record
-        name: {description: Name., type: str, sample: db01}
-        uuid: {description: UUID., type: str}
-        id: {description: Identifier of the element on the storage server., type: str}
-        ss_uuid: {description: UUID of the storage server that holds it (RV(storage.server.uuid))., type: str}
-        page83_id: {description: SCSI VPD page 0x83 identifier (what a host sees as the device's WWN)., type: str}
+        name: {description: "Name.", type: str, sample: db01}
+        uuid: {description: "UUID.", type: str}
+        id: {description: "Identifier of the element on the storage server.", type: str}
+        ss_uuid: {description: "UUID of the storage server that holds it (RV(storage.server.uuid)).", type: str}
+        page83_id: {description: "SCSI VPD page 0x83 identifier (what a host sees as the device's WWN).", type: str}
         se_type: {description: "V(LUN), V(SNAP) (a snapshot) or V(SNAPCLONE) (a clone of a snapshot).", type: str}
-        size: {description: Size in bytes., type: int}
-        thin: {description: Whether space is allocated on write; null when not known., type: bool}
-        vol_group_name: {description: The pool it is in (the O(stormgmt.core.lun#module:pool) option)., type: str}
-        access_grp_names: {description: Access groups it is mapped to., type: list, elements: str}
-        qos: {description: QoS level; null when none., type: str}
+        size: {description: "Size in bytes.", type: int}
+        thin: {description: "Whether space is allocated on write; null when not known.", type: bool}
+        vol_group_name: {description: "The pool it is in (the O(stormgmt.core.lun#module:pool) option).", type: str}
+        access_grp_names: {description: "Access groups it is mapped to.", type: list, elements: str}
+        qos: {description: "QoS level; null when none.", type: str}
         state:
           description:
             - One of the SE_STATES - V(UNKNOWN), V(OFFLINE), V(BUSY_CREATE), V(BUSY_CLONE), V(BUSY_COPY),
               V(BUSY_CHILDREN), V(ERROR), V(ONLINE). The BUSY states last while a job runs on the element.
           type: str
-        status: {description: Free text status., type: str, sample: OK}
-        vendor: {description: SCSI vendor id., type: str}
-        product_id: {description: SCSI product id., type: str}
-        path: {description: Device paths on this host where the backend knows them., type: list, elements: str}
-        array_path: {description: Where the element is on the storage server (pool/name, image, file)., type: str, sample: pool0/db01}
-        parent: {description: Name of the LUN it came from; null when none or after a split., type: str}
-        parent_snapshot: {description: Name of the snapshot it was cloned from; null when none., type: str}
-        created: {description: When it was made (snapshots - the point in time they hold), UTC., type: str, sample: "2026-12-02T03:00:12Z"}
-        consistency_group: {description: Consistency group it is a member of (snapshots - whose group snapshot it is part of)., type: str}
+        status: {description: "Free text status.", type: str, sample: OK}
+        vendor: {description: "SCSI vendor id.", type: str}
+        product_id: {description: "SCSI product id.", type: str}
+        path: {description: "Device paths on this host where the backend knows them.", type: list, elements: str}
+        array_path: {description: "Where the element is on the storage server (pool/name, image, file).", type: str, sample: pool0/db01}
+        parent: {description: "Name of the LUN it came from; null when none or after a split.", type: str}
+        parent_snapshot: {description: "Name of the snapshot it was cloned from; null when none.", type: str}
+        created: {description: "When it was made (snapshots - the point in time they hold), UTC.", type: str, sample: "2026-12-02T03:00:12Z"}
+        consistency_group: {description: "Consistency group it is a member of (snapshots - whose group snapshot it is part of).", type: str}
         async_handle:
           description: The job id of the job running on the element (as in RV(storage.jobs[].job_id)); null when none runs.
           type: str
@@ -264,7 +264,7 @@ storage:
           description: Progress of that job in percent (0-100, -1 when the backend cannot tell); null when no job runs.
           type: int
           sample: 40
-        extra_info: {description: Backend specific free text; null when none., type: str}
+        extra_info: {description: "Backend specific free text; null when none.", type: str}
     snapshots:
       description: Snapshot records of LUNs and file systems, as M(stormgmt.core.snapshot) returns them - the keys of
         RV(storage.luns) (LUN snapshots) or of RV(storage.filesystems) (file system snapshots).
@@ -277,61 +277,82 @@ storage:
       elements: dict
       returned: when O(gather_subset) has V(access_groups) or V(all)
       contains:
-        grp_name: {description: Name (the O(stormgmt.core.access_group#module:name) option)., type: str}
-        grp_entries: {description: Normalised initiators or NFS clients (the initiators and clients options)., type: list, elements: str}
-        grp_modes: {description: Access modes of the entries where the backend has them., type: list, elements: str}
-        uuid: {description: UUID; null when the backend has none., type: str}
+        grp_name: {description: "Name (the O(stormgmt.core.access_group#module:name) option).", type: str}
+        grp_entries: {description: "Normalised initiators or NFS clients (the initiators and clients options).", type: list, elements: str}
+        grp_modes: {description: "Access modes of the entries where the backend has them.", type: list, elements: str}
+        uuid: {description: "UUID; null when the backend has none.", type: str}
         luns: {description: "Mapped LUNs, each C({name, lun_id})", type: list, elements: dict}
-        target_iqn: {description: The iSCSI target the initiators log into; null when none., type: str}
-        portal: {description: Address and port of that target; null when none., type: str}
-        chap_username: {description: CHAP user name (never the secret); null when none., type: str}
-        mutual_chap_username: {description: Mutual CHAP user name (never the secret); null when none., type: str}
-        status: {description: Null when the group works as configured; otherwise why not., type: str}
+        target_iqn: {description: "The iSCSI target the initiators log into; null when none.", type: str}
+        portal: {description: "Address and port of that target; null when none.", type: str}
+        chap_username: {description: "CHAP user name (never the secret); null when none.", type: str}
+        mutual_chap_username: {description: "Mutual CHAP user name (never the secret); null when none.", type: str}
+        status: {description: "Null when the group works as configured; otherwise why not.", type: str}
     filesystems:
       description: File System records, as M(stormgmt.core.filesystem) returns them.
       type: list
       elements: dict
       returned: when O(gather_subset) has V(filesystems) or V(all)
       contains: &fs_record
-        name: {description: Name., type: str}
-        uuid: {description: UUID., type: str}
-        ss_uuid: {description: UUID of the storage server that holds it; null for a block file system made on a device., type: str}
-        size: {description: Size in bytes., type: int}
-        free_sz: {description: Free bytes., type: int}
-        access_path: {description: What a host mounts (C(host:/path) for NFS, a directory, a device)., type: str}
-        array_path: {description: Where it is on the storage server (directory, subvolume)., type: str}
-        mount_options: {description: Options a mount should use., type: list, elements: str}
-        export_opts: {description: Export options, sorted., type: list, elements: str}
-        export_clients: {description: NFS clients it is exported to., type: list, elements: str}
+        name: {description: "Name.", type: str}
+        uuid: {description: "UUID.", type: str}
+        ss_uuid: {description: "UUID of the storage server that holds it; null for a block file system made on a device.", type: str}
+        size: {description: "Size in bytes.", type: int}
+        free_sz: {description: "Free bytes.", type: int}
+        access_path: {description: "What a host mounts (C(host:/path) for NFS, a directory, a device).", type: str}
+        array_path: {description: "Where it is on the storage server (directory, subvolume).", type: str}
+        mount_options: {description: "Options a mount should use.", type: list, elements: str}
+        export_opts: {description: "Export options, sorted.", type: list, elements: str}
+        export_clients: {description: "NFS clients it is exported to.", type: list, elements: str}
         nfs_url: {description: "C(nfs://host/path?version=4[&nfsport=N]) where it is served over NFS; null otherwise.", type: str}
         state:
           description: One of the FS_STATES - V(UNKNOWN), V(UNMOUNTED), V(MOUNTED), V(MOUNTED_READONLY), V(ERROR).
           type: str
-        status: {description: Free text status., type: str}
-        access_grp_names: {description: Access groups it is exported to., type: list, elements: str}
-        qos: {description: QoS level; null when none., type: str}
-        backing_device: {description: The device a block file system is made on (a path, or a record); null when none., type: raw}
-        fstype: {description: File system type (ext4, xfs, btrfs, nfs...)., type: str}
-        vol_group_name: {description: The pool it is in; null when none., type: str}
-        parent: {description: Name of the file system it was cloned from or (snapshots) taken of; null when none., type: str}
-        parent_snapshot: {description: Snapshot it was cloned from; null when none., type: str}
-        created: {description: When it was made, UTC., type: str}
-        consistency_group: {description: Consistency group it is a member of; null when none., type: str}
-        async_handle: {description: Job id of a job running on it; null when none., type: str}
-        async_progress: {description: Progress of that job in percent; null when none runs., type: int}
-        extra_info: {description: Backend specific free text; null when none., type: str}
+        status: {description: "Free text status.", type: str}
+        access_grp_names: {description: "Access groups it is exported to.", type: list, elements: str}
+        qos: {description: "QoS level; null when none.", type: str}
+        backing_device: {description: "The device a block file system is made on (a path, or a record); null when none.", type: raw}
+        fstype: {description: "File system type (ext4, xfs, btrfs, nfs...).", type: str}
+        vol_group_name: {description: "The pool it is in; null when none.", type: str}
+        parent: {description: "Name of the file system it was cloned from or (snapshots) taken of; null when none.", type: str}
+        parent_snapshot: {description: "Snapshot it was cloned from; null when none.", type: str}
+        created: {description: "When it was made, UTC.", type: str}
+        consistency_group: {description: "Consistency group it is a member of; null when none.", type: str}
+        async_handle: {description: "Job id of a job running on it; null when none.", type: str}
+        async_progress: {description: "Progress of that job in percent; null when none runs.", type: int}
+        extra_info: {description: "Backend specific free text; null when none.", type: str}
     consistency_groups:
       description: Consistency group records, as M(stormgmt.core.consistency_group) returns them; empty on backends
         without the ability C(consistency_group).
       type: list
       elements: dict
       returned: when O(gather_subset) has V(consistency_groups) or V(all)
+      contains:
+        name: {description: "Name.", type: str}
+        uuid: {description: "UUID.", type: str}
+        ss_uuid: {description: "UUID of the storage server that holds it.", type: str}
+        luns: {description: "Member LUN names, sorted.", type: list, elements: str}
+        filesystems: {description: "Member file system names, sorted.", type: list, elements: str}
+        created: {description: "When it was made, UTC; null when not known.", type: str}
+        status: {description: "Free text status; null when none.", type: str}
+        extra_info: {description: "Backend specific free text; null when none.", type: str}
     group_snapshots:
       description: Group snapshot records, as M(stormgmt.core.snapshot) returns them in
         RV(stormgmt.core.snapshot#module:group_snapshot), oldest first per group.
       type: list
       elements: dict
       returned: when O(gather_subset) has V(group_snapshots) or V(all)
+      contains:
+        name: {description: "Name (each member's snapshot has it too).", type: str}
+        uuid: {description: "UUID.", type: str}
+        ss_uuid: {description: "UUID of the storage server that holds it.", type: str}
+        consistency_group: {description: "The consistency group it was taken of.", type: str}
+        luns: {description: "The LUNs it holds a snapshot of, sorted.", type: list, elements: str}
+        filesystems: {description: "The file systems it holds a snapshot of, sorted.", type: list, elements: str}
+        size: {description: "Bytes - the members' sizes added up; null when not known.", type: int}
+        created: {description: "The point in time it holds, UTC.", type: str}
+        state: {description: "One of the SE_STATES (see RV(storage.luns[].state)).", type: str}
+        status: {description: "Free text status.", type: str}
+        extra_info: {description: "Backend specific free text; null when none.", type: str}
     rotation:
       description: One entry per series of generated snapshot names - per LUN, file system or consistency group and
         prefix. The snapshots of a group snapshot count for the group, not for its member LUNs.
@@ -391,8 +412,8 @@ storage:
       elements: dict
       returned: when O(gather_subset) has V(jobs) or V(all)
       contains:
-        job_id: {description: The job handle (RV(stormgmt.core.lun#module:job.job_id) of the task that started it)., type: str}
-        op: {description: What the job does., type: str, sample: clone db01-test from db01}
+        job_id: {description: "The job handle (RV(stormgmt.core.lun#module:job.job_id) of the task that started it).", type: str}
+        op: {description: "What the job does.", type: str, sample: clone db01-test from db01}
         progress: {description: "Percent done: 0-100, -1 when the backend cannot tell, null when it does not say.", type: int, sample: 40}
         status: {description: "V(RUNNING), V(COMPLETE) or V(ERROR).", type: str}
         error: {description: "When V(ERROR) - C({error, msg}), the exception class and message; null otherwise.", type: dict}

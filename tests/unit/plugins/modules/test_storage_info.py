@@ -106,8 +106,10 @@ def test_name_pattern_is_a_case_sensitive_glob(sim_uri, populated, module):
     populated.create_lun("db02", "pool0", GiB, True, None)
     populated.create_lun("DB03", "pool0", GiB, True, None)
     populated.create_lun("web01", "pool0", GiB, True, None)
-    luns = lambda pattern: [lun["name"] for lun in module(  # noqa: E731
-        "storage_info", dict(server=sim_uri, gather_subset=["luns"], name_pattern=pattern))["storage"]["luns"]]
+
+    def luns(pattern):
+        result = module("storage_info", dict(server=sim_uri, gather_subset=["luns"], name_pattern=pattern))
+        return [lun["name"] for lun in result["storage"]["luns"]]
     assert luns("db*") == ["db01", "db02"]
     assert luns("db0[2-9]") == ["db02"]
     assert luns("?1") == ["c1"]

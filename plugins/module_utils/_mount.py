@@ -353,6 +353,8 @@ class MountResource(Resource):
             return Plan("unmount", after=after, steps=["umount"], live=live)
         if state == "absent":
             steps = (["umount"] if live is not None else []) + (["fstab_remove"] if current is not None else [])
+            if "fstab_remove" in steps:
+                self._check_backup_possible()
             return Plan("unmount" if live is not None else "remove", after=None, steps=steps, live=live) if steps else Plan()
         if state == "remounted":
             if live is None:
@@ -381,6 +383,7 @@ class MountResource(Resource):
             steps = self._mount_steps(wanted, live, current, table)
         if fstab.needs(entry):
             steps.append("fstab")
+            self._check_backup_possible()
         if not steps:
             wanted.close()
             return Plan()
@@ -388,6 +391,14 @@ class MountResource(Resource):
         action = "mount" if "mount" in steps else "remount" if "remount" in steps else "update fstab"
         return Plan(action, after=after, steps=steps, wanted=wanted, entry=entry, live=live,
                     options=self.opts, bind=wanted.bind)
+
+    def _check_backup_possible(self) -> None:
+        """backup: the copy goes beside fstab; a directory it cannot be written to fails before any change
+        (not after the mount, when only the fstab line would be missing)."""
+        real = os.path.realpath(self.fstab_path)
+        if self.params.get("backup") and os.path.exists(real) and not os.access(os.path.dirname(real), os.W_OK):
+            raise OperationPreReqNotMetEx("%s: backup: cannot write a copy of %s into %s"
+                                          % (self.describe(), self.fstab_path, os.path.dirname(real)), "backup")
 
     def _mount_steps(self, wanted: Wanted, live, current, table) -> list:
         if live is not None:

@@ -120,7 +120,8 @@ options:
         RV(backup_file). When O(fstab) is a symbolic link, the copy is made beside the file it points to.
       - The copy has the mode of O(fstab), is complete or absent (written under another name, then linked into
         place), and never replaces a file or follows a symbolic link already under its name. No copy is made when
-        fstab does not change, when it did not exist, or in check mode.
+        fstab does not change, when it did not exist, or in check mode. When the copy cannot be written there, the
+        task fails with C(OperationPreReqNotMetEx) before it mounts or unmounts anything.
     type: bool
     default: false
   dump:

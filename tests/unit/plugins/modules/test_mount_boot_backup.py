@@ -169,3 +169,17 @@ def test_boot_and_backup_are_booleans(scratch, module, value):
     for option in ("boot", "backup"):
         result = module("mount", _tmpfs(scratch, **{option: value}))
         assert result["failed"] and result["error"] == "ValueFormatEx", result
+
+
+def test_backup_that_cannot_be_written_fails_before_the_mount(scratch, module, monkeypatch):
+    """The directory of fstab is read-only (a read-only /etc; simulated: root passes permission checks):
+    the task fails before mounting, not after it with the fstab line missing."""
+    from ansible_collections.stormgmt.core.plugins.module_utils import _mount
+    with open(scratch.fstab, "w") as handle:
+        handle.write(OTHER)
+    real_access = os.access
+    monkeypatch.setattr(_mount.os, "access", lambda path, mode: False if path == scratch.root else real_access(path, mode))
+    result = module("mount", _tmpfs(scratch, backup=True))
+    assert result["failed"] and result["error"] == "OperationPreReqNotMetEx" and "backup" in result["msg"], result
+    assert scratch.mount_of(scratch.path("m")) is None
+    assert scratch.fstab_text() == OTHER and _backups(scratch) == []

@@ -56,6 +56,7 @@ def filesystem_argument_spec() -> dict:
         fstype=dict(type="str"),
         force=dict(type="bool", default=False),
         grow=dict(type="bool", default=True),
+        opts=dict(type="list", elements="str"),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         **iscsi_argument_spec()
     )
@@ -130,7 +131,7 @@ class NetworkFilesystem(FilesystemResource):
                                     "for a block based one" % (self.name, backend.scheme))
         if params.get("pool") is not None:
             validate_name(params["pool"], "pool name")
-        for key in ("fstype",):
+        for key in ("fstype", "opts"):
             if params.get(key) is not None:
                 raise InvalidValueEx("%s applies to block based file systems (with device), not to network file "
                                      "system '%s'" % (key, self.name), key)
@@ -285,6 +286,16 @@ class BlockFilesystem(FilesystemResource):
             if len(self.label.encode("utf-8")) > limit:
                 raise InvalidValueEx("%s: label %r is too long for %s (at most %d bytes)"
                                      % (self.describe(), self.label, self.fstype, limit), "name")
+        self.opts = params.get("opts")
+        if self.opts is not None:
+            if params.get("state") == "absent":
+                raise InvalidValueEx("%s: opts are arguments of mkfs; they do not apply to state: absent"
+                                     % self.describe(), "opts")
+            if self.fstype is not None:
+                try:
+                    self.opts = _host.check_mkfs_opts(self.fstype, self.opts)
+                except InvalidValueEx as error:
+                    raise InvalidValueEx("%s: %s" % (self.describe(), error.msg), "opts") from None
 
     def describe(self) -> str:
         label = self.params.get("name")
@@ -385,8 +396,9 @@ class BlockFilesystem(FilesystemResource):
             for step in plan.steps:
                 if step == "mkfs":
                     if self._made_meanwhile(found, before):
+                        self._made_by_another = True
                         continue
-                    _host.mkfs(self.fstype, found.device, self.label)
+                    _host.mkfs(self.fstype, found.device, self.label, self.opts)
                 elif step == "grow":
                     # the mount may have changed since the plan: look again
                     mounts = _mounts_of(found, _host.mountinfo())
@@ -395,6 +407,18 @@ class BlockFilesystem(FilesystemResource):
                     _host.wipe(found.device)
         finally:
             found.release()
+
+    def outcome(self, plan) -> dict:
+        """With ``opts``: whether mkfs ran (or, in check mode, would run) with them. They are
+        arguments of mkfs: a file system that is already there is not made again for them."""
+        if self.opts is None or self.params["state"] != "present":
+            return {}
+        applied = "mkfs" in plan.steps and not getattr(self, "_made_by_another", False)
+        if not applied:
+            _host.report(["%s: opts were not applied: they are arguments of mkfs, and the file system exists already "
+                          "(it is not made again; to make it again with them, wipe it first with state: absent)"
+                          % self.describe()])
+        return {"opts_applied": applied}
 
     def _made_meanwhile(self, found, before) -> bool:
         """Look again right before mkfs: a device that could not be read when planning (not

@@ -27,6 +27,7 @@ import os
 import re
 import stat
 import tempfile
+import time
 import unicodedata
 
 from ansible_collections.stormgmt.core.plugins.module_utils import _mountinfo
@@ -77,7 +78,15 @@ GROW_SLACK = 1024 * 1024
 # Every operand a user's string can reach comes after "--", so that it is never read as an
 # option (a source "--fstab=/tmp/x" is a source, not an option of mount(8)).
 _END = fixed("--")
-_MKFS_FORMATS = dict(force=None, quiet=fixed("-q"), label=opt_val("-L"), end=_END, device=positional())
+
+
+def _checked_options(value) -> list:
+    """Options already checked (check_mkfs_opts), a list of words: never an operand."""
+    return [str(word) for word in value] if isinstance(value, (list, tuple)) else []
+
+
+_MKFS_FORMATS = dict(force=None, quiet=fixed("-q"), label=opt_val("-L"), opts=_checked_options, end=_END,
+                     device=positional())
 MKFS = {
     "ext4": Runner("mkfs.ext4", dict(_MKFS_FORMATS, force=flag("-F")), package="e2fsprogs", timeout=3600),
     "xfs": Runner("mkfs.xfs", dict(_MKFS_FORMATS, force=flag("-f")), package="xfsprogs", timeout=3600),
@@ -520,12 +529,100 @@ def known_fstypes() -> set:
     return types
 
 
-def mkfs(fstype: str, device: str, label: str | None = None) -> None:
+# Extra mkfs arguments a user may give (the ``opts`` of the filesystem module), per tool:
+#   takes_value: short options whose value may be the next word (-b 4096); any other word that
+#     does not start with "-" would be an operand (a device, a size) and is refused
+#   refused: short options that would overrule what the module decides or make nothing (force,
+#     file system type, label, dry run, version), or that copy host files into the file system
+#   long: whether the tool has long options, and the ones refused
+#   refused_values: for an option, value words naming another device or file that mkfs would write
+_MKFS_OPTS = {
+    "ext4": dict(takes_value="bCdeEgGiIJlLmMNoOrtTUz", refused="FtnVLdSh", long=False, long_refused=(),
+                 refused_values={"J": ("device=", "location="), "O": ("journal_dev",)}),
+    "xfs": dict(takes_value="bcdilLmnprs", refused="fNVLph", long=False, long_refused=(),
+                refused_values=dict((key, ("logdev=", "rtdev=", "name=", "file")) for key in "dlr")),
+    "btrfs": dict(takes_value="bdmnsLORUru", refused="fVLruh", long=True,
+                  long_refused=("force", "label", "rootdir", "subvol", "shrink", "version", "help"), refused_values={}),
+}
+MKFS_OPT_MAX = 4096
+
+
+def check_mkfs_opts(fstype: str, opts) -> list:
+    """Validate the extra mkfs arguments ``opts`` (one argv word each) for ``fstype``; return them.
+
+    They go before ``--`` and the device, so none may be an operand (a word not starting
+    with "-" that is not the value of the option before it), leave a value-taking option
+    last (it would take the "--"), hold a line break or control character, or name an
+    option the module decides itself (force, type, label) or one that writes elsewhere.
+    """
+    if not opts:
+        return []
+    rules = _MKFS_OPTS[fstype]
+    out = []
+    pending = None  # the short option whose value the next word is
+    for word in opts:
+        if not isinstance(word, str) or not word or len(word) > MKFS_OPT_MAX:
+            raise InvalidValueEx("opts: %r is not a mkfs argument (1 to %d characters)" % (word, MKFS_OPT_MAX), "opts")
+        bad = next((char for char in word if unicodedata.category(char)[0] == "C"
+                    or unicodedata.category(char) in ("Zl", "Zp")), None)
+        if bad is not None:
+            raise InvalidValueEx("opts: %r holds a line break or control character (U+%04X)" % (word, ord(bad)), "opts")
+        if pending is not None:
+            _check_mkfs_value(fstype, pending, word)
+            pending = None
+        elif word in ("-", "--"):
+            raise InvalidValueEx("opts: %r is not allowed; the module puts '--' before the device itself" % word, "opts")
+        elif any(char.isspace() for char in word):
+            raise InvalidValueEx("opts: %r holds white space; give the option and its value as two items "
+                                 "(['-E', 'lazy_itable_init=0'])" % word, "opts")
+        elif word.startswith("--"):
+            name = word[2:].split("=", 1)[0]
+            if not rules["long"]:
+                raise InvalidValueEx("opts: mkfs.%s has no long options such as %r" % (fstype, word), "opts")
+            if name in rules["long_refused"]:
+                raise InvalidValueEx("opts: %r is decided by the module (force, name) or makes no file system; "
+                                     "it cannot be given in opts" % word, "opts")
+        elif word.startswith("-"):
+            for index, char in enumerate(word[1:], 1):
+                if char in rules["refused"]:
+                    raise InvalidValueEx(
+                        "opts: -%s (in %r) cannot be given to mkfs.%s here: the module decides force, type and label "
+                        "(options force, fstype, name), and mkfs must make the file system on the device and nothing "
+                        "else" % (char, word, fstype), "opts")
+                if char in rules["takes_value"]:
+                    value = word[index + 1:]
+                    if value:
+                        _check_mkfs_value(fstype, char, value)
+                    else:
+                        pending = char
+                    break
+        else:
+            raise InvalidValueEx(
+                "opts: %r would be an operand of mkfs.%s (the device or a size), not an option; give options "
+                "starting with '-', each value right after its short option (['-b', '4096']) or joined to its long "
+                "option (--nodesize=16384)" % (word, fstype), "opts")
+        out.append(word)
+    if pending is not None:
+        raise InvalidValueEx("opts: -%s needs a value after it" % pending, "opts")
+    return out
+
+
+def _check_mkfs_value(fstype: str, option: str, value: str) -> None:
+    for refused in _MKFS_OPTS[fstype]["refused_values"].get(option, ()):
+        if any(part.strip().startswith(refused) for part in value.split(",")):
+            raise InvalidValueEx("opts: -%s %s would make mkfs.%s write another device or file, or something other "
+                                 "than a file system on the device; only the device of the task is written"
+                                 % (option, value, fstype), "opts")
+
+
+def mkfs(fstype: str, device: str, label: str | None = None, opts=None) -> None:
     """Make ``fstype`` on ``device``. The caller has decided (blkid, ``force``) that it may:
-    the tool's own force flag is given so that it never stops to ask."""
+    the tool's own force flag is given so that it never stops to ask. ``opts``: extra
+    arguments, checked with :func:`check_mkfs_opts`; they come before "--" and the device."""
     if fstype not in MKFS:
         raise OperationFailedEx("internal error: no mkfs for %s" % fstype)
-    MKFS[fstype]("force quiet label end device", force=True, label=label, device=device, input_text="")
+    opts = check_mkfs_opts(fstype, opts)
+    MKFS[fstype]("force quiet label opts end device", force=True, label=label, opts=opts, device=device, input_text="")
     fault_point("host.mkfs.done")
 
 
@@ -1027,13 +1124,17 @@ class Fstab:
 
     @classmethod
     @contextlib.contextmanager
-    def edit(cls, path: str):
+    def edit(cls, path: str, backup: bool = False):
         """Read, change and write ``path`` under a lock, so that parallel runs editing one
-        fstab (several inventory hosts on one machine) do not lose each other's lines."""
+        fstab (several inventory hosts on one machine) do not lose each other's lines.
+        ``backup``: before a change, keep a copy of the file as it was (its name in
+        ``backup_file`` afterwards)."""
         with cls.locked(path):
             fstab = cls(path)
             yield fstab
             if fstab.dirty:
+                if backup and fstab.exists:
+                    fstab.backup_file = fstab.write_backup()
                 fstab.write()
 
     @classmethod
@@ -1079,10 +1180,13 @@ class Fstab:
         self.exists = os.path.exists(self.real)
         self.dirty = False
         self.lines = []
+        self.backup_file = None
+        self._raw = b""
         if self.exists:
             try:
                 with open(self.real, "rb") as handle:
-                    text = to_text(handle.read())
+                    self._raw = handle.read()
+                    text = to_text(self._raw)
             except (IOError, OSError) as error:
                 raise OperationPreReqNotMetEx("cannot read %s: %s" % (path, error.strerror), "fstab") from None
             # lines end at "\n" only, as mount(8) reads them: never at the other characters
@@ -1135,6 +1239,43 @@ class Fstab:
             del self.lines[index]
         self.dirty = self.dirty or bool(indexes)
         return bool(indexes)
+
+    def write_backup(self) -> str:
+        """Write the file as it was read to a new file beside it, ``NAME.PID.YYYY-MM-DD@HH:MM:SS~`` (as
+        AnsibleModule.backup_local names them), with the file's mode; return its path.
+
+        Written to a temporary file first and given its name with link(2), which never
+        follows or replaces anything already there (a symbolic link planted under the name
+        included): a copy is complete or absent, and nothing else is overwritten.
+        """
+        directory = os.path.dirname(self.real)
+        try:
+            mode = stat.S_IMODE(os.stat(self.real).st_mode) & 0o777
+            fd, temp = tempfile.mkstemp(prefix="." + os.path.basename(self.real) + _TEMP_MARK, dir=directory)
+        except OSError as error:
+            raise OperationPreReqNotMetEx("cannot back up %s: %s" % (self.path, error.strerror), "backup") from None
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(self._raw)
+                handle.flush()
+                os.fchmod(handle.fileno(), mode)
+                os.fsync(handle.fileno())
+            base = "%s.%d.%s" % (self.real, os.getpid(), time.strftime("%Y-%m-%d@%H:%M:%S"))
+            for attempt in range(100):
+                name = base + ("~" if not attempt else ".%d~" % attempt)
+                try:
+                    os.link(temp, name)
+                except FileExistsError:
+                    continue
+                except OSError as error:
+                    raise OperationPreReqNotMetEx("cannot back up %s to %s: %s" % (self.path, name, error.strerror),
+                                                  "backup") from None
+                return name
+            raise OperationPreReqNotMetEx("cannot back up %s: %s and 99 more names are taken" % (self.path, base),
+                                          "backup")
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
 
     def write(self) -> None:
         """Replace the file (the target of a symlink) in one rename, keeping its mode and owner."""

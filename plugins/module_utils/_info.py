@@ -7,24 +7,82 @@
 
 from __future__ import annotations
 
+import fnmatch
+import unicodedata
+
+from ansible_collections.stormgmt.core.plugins.module_utils.errors import InvalidValueEx
 from ansible_collections.stormgmt.core.plugins.module_utils.plugin import FileSystemPlugin, StorageArrayPlugin
 from ansible_collections.stormgmt.core.plugins.module_utils.records import ABILITY_AVAILABLE
 
 SUBSETS = ("server", "abilities", "pools", "luns", "snapshots", "access_groups", "filesystems",
-           "consistency_groups", "group_snapshots", "rotation")
+           "consistency_groups", "group_snapshots", "rotation", "jobs")
+# the cheapest useful answer: who the server is and what it can do, no object listed
+MINIMUM = ("server", "abilities")
+# subset -> the key of its records that names and patterns are matched against
+NAME_KEYS = dict(pools="vol_name", luns="name", snapshots="name", access_groups="grp_name", filesystems="name",
+                 consistency_groups="name", group_snapshots="name", rotation="parent")
+# longer than any name a backend holds; keeps a pattern's matching cost small
+MAX_FILTER = 255
 
 
 def info_argument_spec() -> dict:
     return dict(
-        gather_subset=dict(type="list", elements="str", default=["all"], choices=["all"] + list(SUBSETS)),
+        gather_subset=dict(type="list", elements="str", default=["all"], choices=["all", "minimum"] + list(SUBSETS)),
+        names=dict(type="list", elements="str"),
+        name_pattern=dict(type="str"),
         rotation=dict(type="dict", options=dict(prefix=dict(type="str"), every=dict(type="str"))),
     )
+
+
+def info_module_kwargs() -> dict:
+    return dict(mutually_exclusive=[("names", "name_pattern")])
+
+
+def _check_filter(text, what: str) -> str:
+    """A name or pattern to match: 1 to 255 characters, no line break, control or format character."""
+    if not isinstance(text, str) or not 0 < len(text) <= MAX_FILTER:
+        raise InvalidValueEx("%s must be 1 to %d characters, got %r" % (what, MAX_FILTER, text), what)
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            raise InvalidValueEx("%s %r holds a line break or control character (U+%04X)" % (what, text, ord(char)), what)
+    return text
+
+
+def name_filter(params: dict):
+    """``None`` (keep every record) or a function telling whether a name is wanted.
+
+    ``names`` are exact; ``name_pattern`` is a shell-style glob (``*``, ``?``, ``[...]``), matched
+    case-sensitively against the whole name: no regular expression, so no pattern can make the
+    matching slow.
+    """
+    if params.get("names") is not None:
+        if not params["names"]:
+            raise InvalidValueEx("names is empty: give at least one name, or leave names out", "names")
+        wanted = frozenset(_check_filter(name, "names") for name in params["names"])
+        return lambda name: name in wanted
+    if params.get("name_pattern") is not None:
+        pattern = _check_filter(params["name_pattern"], "name_pattern")
+        return lambda name: isinstance(name, str) and fnmatch.fnmatchcase(name, pattern)
+    return None
 
 
 def gather(backend, params: dict) -> dict:
     wanted = set(params["gather_subset"])
     if "all" in wanted:
         wanted = set(SUBSETS)
+    if "minimum" in wanted:
+        wanted.discard("minimum")
+        wanted.update(MINIMUM)
+    keep = name_filter(params)  # before any read: bad input reads nothing
+    storage = _gather(backend, params, wanted)
+    if keep is not None:
+        for subset, key in NAME_KEYS.items():
+            if subset in storage:
+                storage[subset] = [record for record in storage[subset] if keep(record.get(key))]
+    return {"storage": storage}
+
+
+def _gather(backend, params: dict, wanted: set) -> dict:
     array = isinstance(backend, StorageArrayPlugin)
     files = isinstance(backend, FileSystemPlugin)
     abilities = backend.get_abilities()
@@ -57,7 +115,9 @@ def gather(backend, params: dict) -> dict:
     if "rotation" in wanted:
         storage["rotation"] = rotation_status(backend, lun_snaps, fs_snaps, cg_snapshots,
                                               params.get("rotation") or {})
-    return {"storage": storage}
+    if "jobs" in wanted:
+        storage["jobs"] = backend.list_jobs() if abilities.get("async_jobs") == "YES" else []
+    return storage
 
 
 def rotation_status(backend, lun_snaps: list, fs_snaps: list, cg_snaps: list, options: dict) -> list:

@@ -63,6 +63,8 @@ def mount_argument_spec() -> dict:
         opts=dict(type="list", elements="str"),
         share_path=dict(type="str"),
         fstab=dict(type="path", default="/etc/fstab"),
+        boot=dict(type="bool", default=True),
+        backup=dict(type="bool", default=False),
         dump=dict(type="int", default=0),
         passno=dict(type="int", default=0, no_log=False),
         state=dict(type="str", required=True, choices=STATES),
@@ -176,6 +178,13 @@ class MountResource(Resource):
             self.opts = MountOptions.parse(params.get("opts"))
         except InvalidValueEx as error:
             raise InvalidValueEx("%s: %s" % (self.describe(), error.msg), error.key) from None
+        if params.get("boot") is False:
+            # as ansible.posix.mount: not mounted at boot is noauto in fstab (the live mount is not touched)
+            if "auto" in self.opts.words:
+                raise InvalidValueEx("%s: opts has 'auto' but boot is false; drop one of them" % self.describe(), "boot")
+            if "noauto" not in self.opts.words:
+                self.opts = MountOptions(self.opts.words + ["noauto"])
+        self.backup_file = None
         self.fstab_path = _absolute(params.get("fstab") or "/etc/fstab", "%s: fstab" % self.describe(), "fstab")
         if params.get("filesystem") is not None:
             validate_name(params["filesystem"], "file system name")
@@ -344,6 +353,8 @@ class MountResource(Resource):
             return Plan("unmount", after=after, steps=["umount"], live=live)
         if state == "absent":
             steps = (["umount"] if live is not None else []) + (["fstab_remove"] if current is not None else [])
+            if "fstab_remove" in steps:
+                self._check_backup_possible()
             return Plan("unmount" if live is not None else "remove", after=None, steps=steps, live=live) if steps else Plan()
         if state == "remounted":
             if live is None:
@@ -372,6 +383,7 @@ class MountResource(Resource):
             steps = self._mount_steps(wanted, live, current, table)
         if fstab.needs(entry):
             steps.append("fstab")
+            self._check_backup_possible()
         if not steps:
             wanted.close()
             return Plan()
@@ -379,6 +391,14 @@ class MountResource(Resource):
         action = "mount" if "mount" in steps else "remount" if "remount" in steps else "update fstab"
         return Plan(action, after=after, steps=steps, wanted=wanted, entry=entry, live=live,
                     options=self.opts, bind=wanted.bind)
+
+    def _check_backup_possible(self) -> None:
+        """backup: the copy goes beside fstab; a directory it cannot be written to fails before any change
+        (not after the mount, when only the fstab line would be missing)."""
+        real = os.path.realpath(self.fstab_path)
+        if self.params.get("backup") and os.path.exists(real) and not os.access(os.path.dirname(real), os.W_OK):
+            raise OperationPreReqNotMetEx("%s: backup: cannot write a copy of %s into %s"
+                                          % (self.describe(), self.fstab_path, os.path.dirname(real)), "backup")
 
     def _mount_steps(self, wanted: Wanted, live, current, table) -> list:
         if live is not None:
@@ -438,6 +458,10 @@ class MountResource(Resource):
             "not mounted", src=wanted.fstab_src, fstype=None if wanted.bind else wanted.fstype, mounted=mounted,
             fstab_entry=entry.line())
 
+    def outcome(self, plan) -> dict:
+        # as ansible.posix.mount: the copy of fstab made before this run changed it (backup: true)
+        return {"backup_file": self.backup_file} if self.backup_file else {}
+
     # --- doing ----------------------------------------------------------------------
     def apply(self, plan, before, run):
         made = None
@@ -455,11 +479,13 @@ class MountResource(Resource):
                 elif step == "remount":
                     self._remount(plan)
                 elif step == "fstab":
-                    with _host.Fstab.edit(self.fstab_path) as fstab:
+                    with _host.Fstab.edit(self.fstab_path, backup=self.params.get("backup")) as fstab:
                         fstab.set(plan.details["entry"])
+                    self.backup_file = fstab.backup_file
                 elif step == "fstab_remove":
-                    with _host.Fstab.edit(self.fstab_path) as fstab:
+                    with _host.Fstab.edit(self.fstab_path, backup=self.params.get("backup")) as fstab:
                         fstab.remove(self.path)
+                    self.backup_file = fstab.backup_file
         except BaseException:
             if made is not None:
                 _remove_made_dirs(self.path, made)

@@ -328,6 +328,12 @@ class StoragePlugin(abc.ABC):
         """Return the ``job`` record of a running or finished job."""
         _unsupported(self, "report on jobs")
 
+    def list_jobs(self) -> list:
+        """``job`` records of the jobs the server still knows (running, and finished ones it keeps),
+        oldest first. A backend that cannot list its jobs returns [] (``storage_info`` then shows none);
+        ``job_status`` still answers for a job whose handle a task holds."""
+        return []
+
     def note_repair(self, text: str) -> None:
         """Record that this run repaired something (a sentence for the user)."""
         if text not in self.repaired:

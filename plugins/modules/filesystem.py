@@ -26,6 +26,14 @@ description:
   - A second run with the same options changes nothing. A task that fails leaves the file system as it was.
   - Snapshots and clones of network file systems are managed with M(stormgmt.core.snapshot) and
     M(stormgmt.core.clone) (option C(filesystem)).
+requirements:
+  - For a block based file system (O(device)), on the managed node - util-linux (C(blkid), C(losetup), C(wipefs),
+    C(mount)) and the tools of O(fstype) - e2fsprogs (C(mkfs.ext4), C(resize2fs), C(dumpe2fs)), xfsprogs
+    (C(mkfs.xfs), C(xfs_growfs)) or btrfs-progs (C(mkfs.btrfs), C(btrfs)).
+  - For an C(iscsi://) O(device), C(open-iscsi) where the kernel has an iSCSI initiator, else C(qemu-storage-daemon)
+    (C(qemu-utils), C(qemu-block-extra), C(qemu-system-common)) and C(fuse3).
+  - For a network file system, the Python library C(netaddr) where O(export.clients) holds addresses or networks,
+    and what the backend of O(server) needs (the Linux server - btrfs-progs and nfs-ganesha; see its guide).
 author:
   - stormgmt.core contributors (@stormgmt)
 extends_documentation_fragment:
@@ -110,6 +118,24 @@ options:
       - A mounted file system is never replaced or deleted.
     type: bool
     default: false
+  opts:
+    description:
+      - Block based (O(device)), extra arguments of C(mkfs.ext4), C(mkfs.xfs) or C(mkfs.btrfs), one argument per item
+        (V([-b, "4096", -E, lazy_itable_init=0]), V([-m, crc=1]), V([--nodesize=16384])). They are given after the
+        module's own arguments and before C(--) and the device.
+      - They apply only when the file system is made (or made again with O(force=true)); a file system that exists
+        already is not made again for them and keeps what it was made with. Then RV(opts_applied) is V(false) and a
+        warning says so. To make it again with other arguments, wipe it first (O(state=absent)).
+      - Each item is checked before anything changes, else the task fails with C(InvalidValueEx) - an item that does
+        not start with C(-) must be the value of the short option just before it (an operand such as a device or a
+        size is refused); a long option takes its value joined with C(=); a value-taking option cannot be last; no line
+        break, control character, or white space inside an option; not C(--). Options that the module decides or that
+        would write elsewhere are refused - force (C(-F), C(-f)), type (C(-t)), label (C(-L); use O(name)), dry runs
+        and version (C(-n), C(-N), C(-V)), populating from host files (C(-d), C(-p), C(-r), C(--rootdir)), and external
+        journal, log or realtime devices (C(-J device=), C(-l logdev=), C(-r rtdev=), C(-d name=), C(-O journal_dev)).
+      - Not with a network file system or O(state=absent).
+    type: list
+    elements: str
   grow:
     description:
       - Block based, grow the file system to the size of its device when the device is larger by 1 MiB or more
@@ -164,6 +190,13 @@ EXAMPLES = r"""
     device: /dev/vdb
     fstype: ext4
     name: data
+
+- name: An ext4 file system with 1 KiB blocks and no reserved blocks (the opts apply when it is made)
+  stormgmt.core.filesystem:
+    device: /dev/vdc
+    fstype: ext4
+    opts: [-b, "1024", -m, "0"]
+  register: made
 
 - name: An xfs file system in an image file (attached through a loop device)
   stormgmt.core.filesystem:
@@ -246,7 +279,7 @@ filesystem:
       type: list
       elements: str
     state:
-      description: One of C(UNMOUNTED), C(MOUNTED), C(MOUNTED_READONLY) (mounted on the managed node), C(ERROR).
+      description: One of the FS_STATES - C(UNKNOWN), C(UNMOUNTED), C(MOUNTED), C(MOUNTED_READONLY) (mounted on the managed node), C(ERROR).
       type: str
       sample: UNMOUNTED
     status:
@@ -270,6 +303,35 @@ filesystem:
     parent_snapshot:
       description: Snapshot a clone was made from, or V(null).
       type: str
+    ss_uuid:
+      description: UUID of the storage server that holds a network file system; V(null) for a block based one.
+      type: str
+    qos:
+      description: QoS level; V(null) when none.
+      type: str
+    created:
+      description: When a network file system was made, in UTC by the storage server's clock; V(null) when not known.
+      type: str
+      sample: "2026-12-02T03:00:12Z"
+    consistency_group:
+      description: Consistency group a network file system is a member of; V(null) when none.
+      type: str
+    async_handle:
+      description: Id of a job running on the file system (a clone, split or restore of the backend's); V(null) when none.
+      type: str
+    async_progress:
+      description: Progress of that job in percent (0-100, -1 when the backend cannot tell); V(null) when none runs.
+      type: int
+    extra_info:
+      description: Backend specific free text; V(null) when none.
+      type: str
+opts_applied:
+  description:
+    - With O(opts), whether mkfs ran (in check mode, would run) with them - V(false) when the file system exists already
+      and was left as it is (a warning says so).
+  returned: when O(opts) is given with O(state=present)
+  type: bool
+  sample: true
 repaired:
   description:
     - What the run repaired on the storage server before its own work, left there by a run that was
@@ -285,9 +347,30 @@ action:
   type: str
   sample: create
 job:
-  description: The last job the backend ran for the task.
+  description:
+    - The last job the backend ran for the task; with O(wait=false), the job it started, still running (follow it with
+      the V(jobs) subset of M(stormgmt.core.storage_info), or with RV(filesystem.async_progress)).
   returned: when the backend ran a job
   type: dict
+  contains:
+    job_id:
+      description: The job handle.
+      type: str
+    op:
+      description: What the job does.
+      type: str
+    progress:
+      description: Percent done (0-100; -1 when the backend cannot tell; 100 when complete).
+      type: int
+    status:
+      description: V(RUNNING), V(COMPLETE) or V(ERROR).
+      type: str
+    error:
+      description: When V(ERROR), C({error, msg}) - the exception class and message; V(null) otherwise.
+      type: dict
+    elapsed:
+      description: Seconds the task waited for the job; absent when it did not wait (O(wait=false)).
+      type: float
 error:
   description:
     - Exception class of a failure.

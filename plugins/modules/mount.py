@@ -33,6 +33,13 @@ description:
     C(OperationPreReqNotMetEx) and changes nothing. A O(filesystem) the Linux server serves over NFS is mounted that
     way, from its RV(stormgmt.core.filesystem#module:filesystem.access_path) with the server's
     RV(stormgmt.core.filesystem#module:filesystem.mount_options).
+requirements:
+  - util-linux (C(mount), C(umount), C(losetup), C(blkid), C(findmnt)) on the managed node.
+  - For an NFS export, the kernel's NFS client (C(nfs-common) or C(nfs-utils)).
+  - For an C(iscsi://) O(src), C(open-iscsi) where the kernel has an iSCSI initiator, else C(qemu-storage-daemon)
+    (C(qemu-utils), C(qemu-block-extra), C(qemu-system-common)) and C(fuse3).
+  - For a file system served over CephFS, C(ceph-fuse).
+  - The Python library C(netaddr) on the managed node, to check that a O(filesystem) is exported to this host.
 author:
   - stormgmt.core contributors (@stormgmt)
 extends_documentation_fragment:
@@ -97,6 +104,26 @@ options:
       - When it is a symbolic link, its target is written (the link stays).
     type: path
     default: /etc/fstab
+  boot:
+    description:
+      - Whether the file system is mounted at boot. V(false) writes V(noauto) into the fstab options (as
+        C(ansible.posix.mount) does); the live mount is neither unmounted nor remounted for it. Changing it on an
+        existing entry changes the fstab line only.
+      - V(true) does not remove a V(noauto) that O(opts) names. V(false) with V(auto) in O(opts) fails with
+        C(InvalidValueEx).
+    type: bool
+    default: true
+  backup:
+    description:
+      - Before this task changes O(fstab), keep a copy of it as it was, beside it, named
+        C(FSTAB.PID.YYYY-MM-DD@HH:MM:SS~) (as C(ansible.posix.mount) names them); its path is returned in
+        RV(backup_file). When O(fstab) is a symbolic link, the copy is made beside the file it points to.
+      - The copy has the mode of O(fstab), is complete or absent (written under another name, then linked into
+        place), and never replaces a file or follows a symbolic link already under its name. No copy is made when
+        fstab does not change, when it did not exist, or in check mode. When the copy cannot be written there, the
+        task fails with C(OperationPreReqNotMetEx) before it mounts or unmounts anything.
+    type: bool
+    default: false
   dump:
     description: Fifth fstab field (dump).
     type: int
@@ -164,6 +191,21 @@ EXAMPLES = r"""
     opts: noatime
     state: mounted
 
+- name: Keep a mount out of boot (noauto in fstab), with a copy of fstab as it was
+  stormgmt.core.mount:
+    path: /mnt/scratch
+    src: /srv/images/scratch.img
+    opts: noatime
+    boot: false
+    backup: true
+    state: present
+  register: scratch
+
+- name: Say where the copy is
+  when: scratch.backup_file is defined
+  ansible.builtin.debug:
+    msg: "fstab was saved to {{ scratch.backup_file }}"
+
 - name: Unmount it and forget it (the directory stays)
   stormgmt.core.mount:
     path: /mnt/scratch
@@ -214,6 +256,14 @@ mount:
       description: The fstab line for the mount point, or V(null).
       type: str
       sample: /var/lib/stormgmt/sim.db.fs/home /srv/home none bind 0 0
+    extra_info:
+      description: Backend specific free text; V(null) when none.
+      type: str
+backup_file:
+  description: The copy of O(fstab) made before this task changed it (O(backup=true)).
+  returned: when O(backup=true) and fstab was changed
+  type: str
+  sample: /etc/fstab.4242.2026-12-02@01:30:00~
 repaired:
   description:
     - What the run repaired on the storage server before its own work, left there by a run that was

@@ -1152,6 +1152,16 @@ class CephBackend(IscsiGatewayMixin, CephGroups, StorageArrayPlugin, FileSystemP
             return "ERROR", {"error": cls, "msg": "%s failed: %s" % (job.get("op"), error.get("msg", "no message"))}
         return status, None
 
+    def list_jobs(self) -> list:
+        self._connect()
+        out = []
+        for job_id, job in sorted(self._jobs().items(), key=lambda item: (item[1].get("started", 0), item[0])):
+            status, error = self._job_status(job)
+            progress = 100 if status == "COMPLETE" else job.get("progress")
+            out.append(records.make("job", job_id=job_id, op=job.get("op", ""), progress=progress, status=status,
+                                    error=error))
+        return out
+
     def job_status(self, job_id: str) -> dict:
         self._connect()
         job = self._call("cannot read job %s" % job_id, "job", job_id=job_id)

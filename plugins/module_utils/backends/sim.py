@@ -704,12 +704,29 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
         row = self._conn().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise InvalidValueEx("job %s is unknown to the simulator" % job_id, "job_id")
-        now = time.time()
+        return self._job_record(row, time.time())
+
+    def list_jobs(self) -> list:
+        rows = self._conn().execute("SELECT * FROM jobs ORDER BY started, id").fetchall()
+        return [self._job_record(row, time.time()) for row in rows]
+
+    @staticmethod
+    def _job_record(row, now: float) -> dict:
         if now >= row["until"]:
-            return records.make("job", job_id=job_id, op=row["op"], progress=100, status="COMPLETE")
+            return records.make("job", job_id=row["id"], op=row["op"], progress=100, status="COMPLETE")
         span = max(row["until"] - row["started"], 1e-9)
-        return records.make("job", job_id=job_id, op=row["op"],
+        return records.make("job", job_id=row["id"], op=row["op"],
                             progress=int(100 * (now - row["started"]) / span), status="RUNNING")
+
+    def _job_on(self, db, row) -> tuple:
+        """(job id, progress) of the job an element is busy with, or (None, None): the job whose end
+        is the element's busy_until (_start_job writes the one value to both)."""
+        if not self._busy(row):
+            return None, None
+        job = db.execute("SELECT * FROM jobs WHERE until = ?", (row["busy_until"],)).fetchone()
+        if job is None:
+            return None, None
+        return job["id"], self._job_record(job, time.time())["progress"]
 
     @staticmethod
     def _busy(row) -> str | None:
@@ -741,6 +758,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
         else:
             se_type, parent, parent_snapshot = "LUN", row["parent_name"], None
         busy = self._busy(row)
+        handle, progress = self._job_on(db, row) if busy else (None, None)
         return records.make(
             "storage_element",
             name=row["name"], uuid=row["uuid"], id=str(row["id"]), ss_uuid=self.server_uuid,
@@ -750,7 +768,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
             status="busy" if busy else ("OK, %d dependent clone(s)" % clones if clones else "OK"),
             vendor="STORMGMT", product_id="SIM-LUN", path=[], array_path="%s/%s" % (row["pool_name"], row["name"]),
             parent=parent, parent_snapshot=parent_snapshot, created=records.format_time(row["created"]),
-            consistency_group=self._cg_of(db, "lun_id", row["id"]),
+            consistency_group=self._cg_of(db, "lun_id", row["id"]), async_handle=handle, async_progress=progress,
         )
 
     def _lun_row(self, db, name: str):

@@ -183,9 +183,9 @@ def main(argv=None) -> int:
         {"sizes": sizes, "repeat": args.repeat, "luns_per_group": LUNS_PER_GROUP, "connection": "local",
          "backend": "sim://<tmp>/sim-N.db"},
         stats, ratios, notes)
-    for label, bar in bars.items():
-        print("  bar   %-22s %.3f s%s" % (label, bar["value"], "  (target <= %s: %s)" % (
-            bar["target"], "ok" if bar["ok"] else "ABOVE")))
+    for label, limit in bars.items():
+        print("  bar   %-22s %.3f s%s" % (label, limit["value"], "  (target <= %s: %s)" % (
+            limit["target"], "ok" if limit["ok"] else "ABOVE")))
     return 0
 
 

@@ -27,7 +27,7 @@ import copy
 import traceback
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.common.parameters import _list_no_log_values  # pylint: disable=import-private-name
+from ansible.module_utils.common.parameters import _list_no_log_values
 
 from ansible_collections.stormgmt.core.plugins.module_utils._engine import Waiter, converge_many
 from ansible_collections.stormgmt.core.plugins.module_utils._module import (

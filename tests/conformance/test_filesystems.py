@@ -317,7 +317,7 @@ def test_engine_filesystem_idempotency(files, names, fs_size):
     grown = converges(files, FilesystemResource, _params(spec, name=names("fs"), size=2 * fs_size))
     assert grown["action"] == "update" and grown["filesystem"]["size"] == 2 * fs_size
     # options in another order are the same export
-    assert converge(FilesystemResource(files.raw, _params(spec, name=names("fs"), export={
+    assert converge(FilesystemResource(files.raw, _params(spec, name=names("fs"), export={  # pylint: disable=abstract-class-instantiated
         "clients": ["127.0.0.1"], "options": ["rw"]})), False, Waiter(files.raw))["changed"] is False
     converges(files, FilesystemResource, _params(spec, name=names("fs"), export={
         "clients": ["127.0.0.1", "192.0.2.7"], "options": ["sync", "rw"]}))
@@ -352,7 +352,7 @@ def test_bad_export_input_fails_before_anything_changes(files, make_fs, names):
                    {"clients": ["x\ny"]}, {"options": ["rw,no_root_squash"]}, {"options": ["ro\nEXPORT {"]},
                    {"options": ["anonuid=1 }"]}, {"access_groups": [names("no-such-group")]}):
         with pytest.raises(IPluginException):
-            converge(FilesystemResource(files.raw, _params(spec, name=names("fs"), export=export)), False,
+            converge(FilesystemResource(files.raw, _params(spec, name=names("fs"), export=export)), False,  # pylint: disable=abstract-class-instantiated
                      Waiter(files.raw))
         assert files.get_filesystem(names("fs")) == before
 

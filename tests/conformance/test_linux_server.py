@@ -187,11 +187,11 @@ def test_injection_is_impossible_and_changes_nothing(nas, files, make_fs):
                    "rw,no_root_squash", "anonuid=-1", "anonuid=1e3", "sec=sys:evil", "#", "rw ro", "all_squash,ro"]
     for entry in bad_clients:
         with pytest.raises(IPluginException):
-            converge(FilesystemResource(files.raw, _params(name=fs["name"], export={"clients": [entry]})), False,
+            converge(FilesystemResource(files.raw, _params(name=fs["name"], export={"clients": [entry]})), False,  # pylint: disable=abstract-class-instantiated
                      Waiter(files.raw))
     for option in bad_options:
         with pytest.raises(IPluginException):
-            converge(FilesystemResource(files.raw, _params(name=fs["name"], export={
+            converge(FilesystemResource(files.raw, _params(name=fs["name"], export={  # pylint: disable=abstract-class-instantiated
                 "clients": ["127.0.0.1"], "options": [option]})), False, Waiter(files.raw))
     with open(conf, "rb") as handle:
         assert handle.read() == before

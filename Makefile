@@ -158,11 +158,12 @@ unit: venv src-link ## pytest tests/unit (imports ansible_collections.stormgmt.c
 # The simulator and the reference external plug-in, each on a fresh state file (tgt runs it in the
 # iscsi molecule scenario, against a real tgtd).
 CONFORMANCE_DIR := $(CACHE)/conformance
-conformance: venv src-link ## pytest tests/conformance (the suite every backend passes): sim and the reference plug-in
+conformance: venv src-link ## pytest tests/conformance (the suite every backend passes): sim, the reference plug-in, lsm test plug-in, Linux NAS
 	@if [ ! -d tests/conformance ]; then $(call skip,conformance,no tests/conformance yet); fi; \
 	rm -rf $(CONFORMANCE_DIR) && mkdir -p $(CONFORMANCE_DIR); \
 	$(UNIT_ENV) STORMGMT_PLUGIN_PATH=$(ROOT)/contrib/plugins pytest tests/conformance \
-	    --backend sim://$(CONFORMANCE_DIR)/sim.db --backend plugin+jsonfile://$(CONFORMANCE_DIR)/array.json
+	    --backend sim://$(CONFORMANCE_DIR)/sim.db --backend plugin+jsonfile://$(CONFORMANCE_DIR)/array.json \
+	    --backend lsm+stormtest:// --backend linux://
 
 # --local: the targets run with .venv's Python, which has the collection's requirements
 # (netaddr); --venv would need them repeated in tests/integration/requirements.txt.

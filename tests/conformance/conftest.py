@@ -99,9 +99,12 @@ def pytest_addoption(parser):
                     help="write the per-operation timings of the run to FILE as JSON")
 
 
+# --backend lsm+stormtest:// and --backend linux:// (exactly these) name the backends the suite
+# starts itself: the test plug-in of libstoragemgmt's protocol and a Linux NAS (btrfs + nfs-ganesha)
 def backend_uris(config) -> list:
     uris = list(config.getoption("--backend") or []) or os.environ.get("STORMGMT_CONFORMANCE_URIS", "").split()
-    return uris or [DEFAULT_URI, DEFAULT_LSM_URI, LINUX_URI]
+    aliases = {"lsm+stormtest://": DEFAULT_LSM_URI, "linux://": LINUX_URI}
+    return [aliases.get(uri, uri) for uri in uris] or [DEFAULT_URI, DEFAULT_LSM_URI, LINUX_URI]
 
 
 DEFAULT_IDS = {DEFAULT_URI: "sim-default", DEFAULT_LSM_URI: "lsm-stormtest-default", LINUX_URI: "linux-nas"}

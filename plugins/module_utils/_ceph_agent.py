@@ -458,7 +458,8 @@ class Agent:
             except (cephfs.NoData, cephfs.ObjectNotFound, cephfs.OperationNotSupported, ValueError):
                 out[key] = 0
         try:
-            raw = fs.getxattr(path, FS_XATTR)
+            # the default buffer (255 bytes) is too small for a clone's lineage (ERANGE)
+            raw = fs.getxattr(path, FS_XATTR, 65536)
             meta = json.loads(raw.decode("utf-8")) if raw else None
         except (cephfs.NoData, cephfs.ObjectNotFound, ValueError):
             meta = None

@@ -581,7 +581,8 @@ def delete_filesystem(backend, name, force=False):
         for clone in clones:
             meta = dict(entries[clone]["meta"])
             origin = meta.pop("origin", {}) or {}
-            meta["split"] = {"parent": name, "parent_snapshot": origin.get("parent_snapshot"), "at": time.time()}
+            meta["split"] = {"parent": name, "parent_snapshot": origin.get("parent_snapshot"),
+                             "parent_uuid": origin.get("parent_uuid"), "at": time.time()}
             call("cannot split clone '%s'" % clone, "fs_set_meta", path=_dir(backend, clone), meta=meta)
         for snap in snaps + [s["name"] for s in entry.get("snaps") or [] if s["name"].startswith(CLONE_BASE)]:
             call("cannot delete snapshot '%s' of %s" % (snap, what), "fs_rmsnap", path=path, name=snap)
@@ -753,8 +754,24 @@ def split_fs_clone(backend, name):
         if parent is None:
             raise InvalidValueEx("file system '%s' is not a clone (it has no parent)" % name, "name")
         meta = dict(entry["meta"])
-        meta.pop("origin", None)
-        meta["split"] = {"parent": parent, "parent_snapshot": parent_snapshot, "at": time.time()}
+        origin = meta.pop("origin", None) or {}
+        meta["split"] = {"parent": parent, "parent_snapshot": parent_snapshot, "parent_uuid": origin.get("parent_uuid"),
+                         "at": time.time()}
         # the copy shares nothing with its parent: splitting is forgetting the lineage
         backend._call("cannot split clone '%s'" % name, "fs_set_meta", path=_dir(backend, name), meta=meta)  # pylint: disable=protected-access
     return get_filesystem(backend, name)
+
+
+def fs_clone_origin(backend, name):
+    """Where file system ``name`` was cloned from, kept after a split (its metadata says)."""
+    if backend.fs_name is None:
+        return None
+    _need_fs(backend)
+    entry = _entry(backend, name)
+    if entry is None:
+        return None
+    origin = entry["meta"].get("origin") or entry["meta"].get("split") or {}
+    if not origin.get("parent"):
+        return None
+    return {"parent": origin["parent"], "parent_snapshot": origin.get("parent_snapshot"),
+            "parent_uuid": origin.get("parent_uuid")}

@@ -1076,6 +1076,6 @@ def _fs_method(name: str):
 
 for _name in ("list_filesystems", "get_filesystem", "create_filesystem", "resize_filesystem", "set_export", "check_export",
               "delete_filesystem", "list_fs_snapshots", "get_fs_snapshot", "create_fs_snapshot", "delete_fs_snapshot",
-              "restore_fs_snapshot", "fs_snapshot_is_current", "create_fs_clone", "split_fs_clone"):
+              "restore_fs_snapshot", "fs_snapshot_is_current", "create_fs_clone", "split_fs_clone", "fs_clone_origin"):
     setattr(CephBackend, _name, _fs_method(_name))
 del _name

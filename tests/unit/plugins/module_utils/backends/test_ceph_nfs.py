@@ -25,6 +25,7 @@ import pytest
 from ansible_collections.stormgmt.core.plugins.module_utils import _ceph_agent
 from ansible_collections.stormgmt.core.plugins.module_utils import _gw_nfs as gw
 from ansible_collections.stormgmt.core.plugins.module_utils._registry import connect
+from ansible_collections.stormgmt.core.plugins.module_utils.backends import _ceph_fs
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     FileSystemBusyEx,
     InvalidValueEx,
@@ -359,3 +360,33 @@ def test_without_nfs_conf_an_export_is_no_such_operation(tmp_path, cephfs):
         backend.create_filesystem("share1", "rbd", 64 * MiB, EXPORT)
     fs = backend.create_filesystem("share1", "rbd", 64 * MiB, {"clients": [], "access_groups": [], "options": []})
     assert fs["access_path"] is None and fs.get("nfs_url") is None and fs["export_clients"] == []
+
+
+def _add_group(cephfs, name, entries):
+    state = json.loads(cephfs.objects["stormgmt.server"])
+    state["groups"][name] = {"uuid": "g-" + name, "target": "iqn.2026-11.io.stormgmt.ceph.rbd:" + name,
+                             "entries": sorted(entries), "luns": {}, "chap": None, "created": 0}
+    cephfs.objects["stormgmt.server"] = json.dumps(state)
+
+
+def test_access_groups_export_their_nfs_clients_and_never_their_initiators(array, cephfs, tmp_path):
+    array.create_filesystem("share1", "rbd", 64 * MiB, {"clients": [], "access_groups": [], "options": []})
+    _add_group(cephfs, "hosts", ["192.0.2.7", "iqn.2026-01.com.example:db1"])
+    fs = array.set_export("share1", {"clients": ["127.0.0.1"], "access_groups": ["hosts"], "options": ["rw"]})
+    assert fs["access_grp_names"] == ["hosts"] and fs["export_clients"] == ["127.0.0.1"]
+    blocks = [dict((n[1], n[2]) for n in block[2])
+              for block in _block(_block(gw.parse(_export_file(tmp_path)), "EXPORT")[0][2], "CLIENT")]
+    assert [block["Clients"] for block in blocks] == [[("V4ADDR", "127.0.0.1")], [("V4ADDR", "192.0.2.7")],
+                                                      [("V4_ANY", "*")]]
+    assert "iqn." not in _export_file(tmp_path).split("\n", 2)[2]
+    assert _ceph_fs.exports_naming_group(array, "hosts") == ["share1"]
+    # the group goes (delete_access_group with force): its clients lose access, the others keep it
+    assert _ceph_fs.refresh_group_exports(array, "hosts", drop=True) == ["share1"]
+    assert array.get_filesystem("share1")["access_grp_names"] == []
+    assert "192.0.2.7" not in _export_file(tmp_path) and "127.0.0.1" in _export_file(tmp_path)
+
+
+def test_an_export_naming_a_missing_group_changes_nothing(array, cephfs, served, tmp_path):
+    with pytest.raises(OperationPreReqNotMetEx, match="access group 'nobody'"):
+        array.create_filesystem("share1", "rbd", 64 * MiB, {"clients": [], "access_groups": ["nobody"], "options": []})
+    assert cephfs.dirs == {} and served == []

@@ -77,6 +77,25 @@ def _error_of(exc: BaseException) -> dict:
     return {"type": type(exc).__name__, "errno": abs(code), "msg": str(exc)}
 
 
+def _keyring_key(path: str, name: str) -> str | None:
+    """The ``key`` of section ``[name]`` of a Ceph keyring file, else None."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    section = None
+    for line in lines:
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+        elif section == name and "=" in line:
+            key, _sep, value = line.partition("=")
+            if key.strip() == "key":
+                return value.strip().strip('"') or None
+    return None
+
+
 class Agent:
     """One cluster connection and the operations of the backend on one pool."""
 
@@ -447,6 +466,30 @@ class Agent:
         with self._image(name, snapshot=snap, read_only=True) as image:
             return image.read(offset, length).hex()
 
+    def op_client_key(self) -> dict:
+        """The cephx key of this connection's client, from its keyring (or the ``key``/``keyfile``
+        of the configuration): what an NFS gateway needs to reach CephFS as the same client.
+        ``{"key": None, "where": [...]}`` when none is found; never in an error message."""
+        name = "client." + self.client_id
+        where = []
+        key = (self.cluster.conf_get("key") or "").strip()
+        if not key and self.cluster.conf_get("keyfile"):
+            path = self.cluster.conf_get("keyfile")
+            where.append(path)
+            try:
+                with open(path, encoding="ascii") as handle:
+                    key = handle.read().strip()
+            except (OSError, UnicodeError):
+                key = ""
+        for path in [] if key else re.split(r"[,;\s]+", self.cluster.conf_get("keyring") or ""):
+            if not path:
+                continue
+            where.append(path)
+            key = _keyring_key(path, name)
+            if key:
+                break
+        return {"key": key or None, "where": where}
+
     # --- CephFS ---------------------------------------------------------------------
     def _cephfs(self):
         if self.fs is None:
@@ -481,7 +524,8 @@ class Agent:
             except (cephfs.NoData, cephfs.ObjectNotFound, cephfs.OperationNotSupported, ValueError):
                 out[key] = 0
         try:
-            raw = fs.getxattr(path, FS_XATTR)
+            # the default buffer (255 bytes) is too small for a clone's lineage (ERANGE)
+            raw = fs.getxattr(path, FS_XATTR, 65536)
             meta = json.loads(raw.decode("utf-8")) if raw else None
         except (cephfs.NoData, cephfs.ObjectNotFound, ValueError):
             meta = None
@@ -548,7 +592,7 @@ class Agent:
             if session.get("id") == my_id:
                 continue
             sessions.append({"id": session.get("id"), "root": meta.get("root", "/"),
-                             "host": meta.get("hostname"), "entity": meta.get("entity_id")})
+                             "host": meta.get("hostname"), "entity": meta.get("entity_id"), "pid": meta.get("pid")})
         return sessions
 
     def op_fs_listdir(self, path: str) -> list:

@@ -6,8 +6,8 @@
 """The NFS gateway: exports served by nfs-ganesha. Private to this collection.
 
 One piece that any backend exports directories through: the Linux server (``FSAL VFS``
-over btrfs subvolumes), and later the Ceph backend (``FSAL CEPH``). The FSAL block is
-a parameter; nothing here knows what is behind the path.
+over btrfs subvolumes) and the Ceph backend (``FSAL CEPH`` over CephFS directories). The
+FSAL block is a parameter; nothing here knows what is behind the path.
 
 * **Validation for the destination.** A client, a path, an option reaches ganesha's
   configuration only in a form ganesha reads back as exactly that value: clients as
@@ -21,6 +21,8 @@ a parameter; nothing here knows what is behind the path.
   main configuration cannot widen them): the export itself grants nothing
   (``Access_Type = None``), one CLIENT block per client list, then a last CLIENT block
   that refuses everyone else. NFSv4 only, with a pseudo path.
+* **Secrets** an FSAL needs (FSAL CEPH's ``Secret_Access_Key``) are in the EXPORT block only:
+  the header keeps a digest, files are made mode 0600, and no message quotes them.
 * **Files.** An owner (a pool, a file system) has one file ``<exports dir>/<name>.conf``
   with its exports and a header line holding what it was made from (JSON) and a digest
   of the blocks, so an edit by hand shows. The main configuration reads the directory
@@ -489,6 +491,21 @@ def _key(tree) -> list:
     return out
 
 
+#: FSAL parameters that are secrets (FSAL CEPH's cephx key): written into the EXPORT block, which
+#: ganesha needs, but never into the header line; it keeps a digest, so a changed key shows
+SECRET_FSAL_KEYS = ("secret_access_key",)
+
+
+def public_export(export: dict) -> dict:
+    """``export`` as the header records it: secret FSAL values replaced by their digest."""
+    fsal = export.get("fsal") or {}
+    if not any(key.lower() in SECRET_FSAL_KEYS for key in fsal):
+        return export
+    masked = dict((key, "sha256:" + hashlib.sha256(str(value).encode("utf-8")).hexdigest()
+                   if key.lower() in SECRET_FSAL_KEYS else value) for key, value in fsal.items())
+    return dict(export, fsal=masked)
+
+
 def render(meta: dict, exports: list) -> str:
     """The text of an export file: the header line, then one EXPORT block per export.
 
@@ -503,7 +520,8 @@ def render(meta: dict, exports: list) -> str:
         raise OperationFailedEx("internal error: the export configuration does not parse: %s" % error) from None
     if _key(reparsed) != _key(tree):
         raise OperationFailedEx("internal error: the export configuration does not read back as written")
-    header = dict(meta, version=FORMAT_VERSION, exports=exports, digest=_digest(body))
+    header = dict(meta, version=FORMAT_VERSION, exports=[public_export(export) for export in exports],
+                  digest=_digest(body))
     return "# Managed by stormgmt.core; changes made here are replaced.\n%s%s\n%s" % (
         HEADER, json.dumps(header, sort_keys=True, ensure_ascii=True), body)
 
@@ -717,7 +735,7 @@ class Ganesha:
             placed.append(dict(export, export_id=export_id))
         text = render(meta, placed) if placed else None
         old_ids = dict((export["export_id"], export) for export in (old or {}).get("exports", []))
-        new_ids = dict((export["export_id"], export) for export in placed)
+        new_ids = dict((export["export_id"], public_export(export)) for export in placed)
         changes = dict(
             removed=sorted(set(old_ids) - set(new_ids)),
             added=sorted(set(new_ids) - set(old_ids)),

@@ -23,21 +23,29 @@ CephFS ``NAME`` (``fs_root`` defaults to ``/stormgmt/<pool>``):
   the lineage (the copy shares nothing);
 * restore empties the directory and copies the snapshot back, as a job, and is refused
   while a client has the file system mounted (the MDS's sessions say who);
-* hosts mount it with ceph-fuse (``mount`` with ``filesystem``).
+* hosts mount it with ceph-fuse (``mount`` with ``filesystem``);
+* with ``nfs_conf=`` in the URI, it is exported over NFS by nfs-ganesha's CEPH FSAL on the
+  host the task runs on, through the NFS gateway of the Linux server (:mod:`_gw_nfs`): one
+  export file ``<ganesha config dir>/exports.d/ceph+<pool>@<name>.conf`` per file system,
+  ``Path`` its CephFS directory, NFSv4 pseudo path ``/<pool>/<name>``, the same clients,
+  access groups and options as on the Linux server; the FSAL block names the cephx client,
+  the CephFS and the client's key (read from its keyring; only in that file, mode 0600).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import socket
 import time
 import uuid as uuidlib
 
-from ansible_collections.stormgmt.core.plugins.module_utils import records
+from ansible_collections.stormgmt.core.plugins.module_utils import _gw_nfs, records
 from ansible_collections.stormgmt.core.plugins.module_utils._units import format_size
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     FileSystemBusyEx,
     InvalidValueEx,
+    IPluginException,
     NoSuchOperationEx,
     OperationPreReqNotMetEx,
     SnapRestoreNotSafeEx,
@@ -60,8 +68,8 @@ def fs_abilities(backend) -> dict:
         fs_snapshot_restore="OFFLINE",
         # CephFS has no writable snapshot of a directory: a clone is a copy, its time grows with the data
         fs_clone="OFFLINE", fs_snap_clone="OFFLINE", fs_split_clone="ONLINE",
-        # NFS exports need the NFS gateway (nfs-ganesha's CEPH FSAL), not part of this release
-        nfs_export="UNSUPPORTED")
+        # NFS exports need the NFS gateway: nfs-ganesha's CEPH FSAL, named by nfs_conf
+        nfs_export="ONLINE" if backend.nfs_conf is not None else "UNSUPPORTED")
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -119,7 +127,17 @@ def _foreign_snaps(backend, entry: dict) -> list:
 
 
 def _sessions(backend) -> list:
-    return backend._call("cannot read the clients of CephFS %s" % backend.fs_name, "fs_sessions")  # pylint: disable=protected-access
+    """The CephFS client sessions, without those of the NFS gateway's own ganesha (its exports
+    are not mounts: NFS clients are guarded by the export, which delete refuses without force)."""
+    sessions = backend._call("cannot read the clients of CephFS %s" % backend.fs_name, "fs_sessions")  # pylint: disable=protected-access
+    if backend.nfs_conf is None:
+        return sessions
+    found = _ganesha(backend).process()
+    if found is None:
+        return sessions
+    host = socket.gethostname()
+    return [session for session in sessions
+            if not (str(session.get("pid")) == str(found["pid"]) and session.get("host") == host)]
 
 
 def _users(path: str, sessions: list) -> list:
@@ -149,27 +167,35 @@ def _mount_options(backend, path: str) -> list:
     return ["ceph.id=%s" % backend.client_id, "ceph.conf=%s" % backend.conf, "ceph.client_mountpoint=%s" % path]
 
 
-def _record(backend, name: str, entry: dict, entries: dict, sessions: list, jobs: dict) -> dict:
+def _record(backend, name: str, entry: dict, entries: dict, sessions: list, jobs: dict, live=None) -> dict:
     path = _dir(backend, name)
     size = int(entry.get("quota") or 0)
     used = int(entry.get("rbytes") or 0)
     users = _users(path, sessions)
     running = backend._running_job("fs:" + name, jobs)  # pylint: disable=protected-access
     state, status = ("MOUNTED", "OK, mounted by %s" % _describe_users(users)) if users else ("UNMOUNTED", "OK")
+    nfs = _nfs_fields(backend, name, entry, live)
+    if nfs.pop("problem", None):
+        state, status = "ERROR", nfs["status"]
+    elif nfs.get("status"):
+        status += nfs["status"]
+    nfs.pop("status", None)
     handle = progress = None
     if running is not None:
         handle, progress = running[0], running[1].get("progress")
         status = "busy: %s (job %s, %s%%)" % (running[1].get("op"), running[0], progress)
     parent, parent_snapshot = _lineage(backend, entry, entries)
     split = entry["meta"].get("split") or {}
+    fields = dict(access_path=None, export_opts=[], export_clients=[], access_grp_names=[])
+    fields.update(nfs)
     return records.make(
         "file_system",
         name=name, uuid=entry["meta"]["uuid"], ss_uuid=backend._uuid, size=size,  # pylint: disable=protected-access
-        free_sz=max(size - used, 0), access_path=None, array_path="%s:%s" % (backend.fs_name, path),
-        mount_options=_mount_options(backend, path), export_opts=[], export_clients=[], state=state, status=status,
-        access_grp_names=[], backing_device=backend.fs_name, fstype="ceph", vol_group_name=backend.pool,
+        free_sz=max(size - used, 0), array_path="%s:%s" % (backend.fs_name, path),
+        mount_options=_mount_options(backend, path), state=state, status=status,
+        backing_device=backend.fs_name, fstype="ceph", vol_group_name=backend.pool,
         parent=parent, parent_snapshot=parent_snapshot, async_handle=handle, async_progress=progress,
-        extra_info="split from %s" % split["parent"] if split.get("parent") else None)
+        extra_info="split from %s" % split["parent"] if split.get("parent") else None, **fields)
 
 
 def list_filesystems(backend):
@@ -178,7 +204,8 @@ def list_filesystems(backend):
     _need_fs(backend)
     entries = _entries(backend)
     sessions, jobs = _sessions(backend), backend._jobs()  # pylint: disable=protected-access
-    return [_record(backend, name, entries[name], entries, sessions, jobs) for name in sorted(entries)]
+    live = _ganesha(backend).live_ids() if backend.nfs_conf is not None and entries else None
+    return [_record(backend, name, entries[name], entries, sessions, jobs, live) for name in sorted(entries)]
 
 
 def get_filesystem(backend, name):
@@ -213,12 +240,200 @@ def host_mount(backend, fs: dict, share_path) -> dict:
     return {"src": "none", "fstype": "fuse.ceph", "options": list(fs["mount_options"]), "matches": matches}
 
 
-# --- changing -------------------------------------------------------------------------------------
+# --- NFS exports (the NFS gateway of the Linux server, FSAL CEPH) -----------------------------------
 
-def _check_export(name: str, export) -> None:
-    if export and (export.get("clients") or export.get("access_groups")):
-        raise NoSuchOperationEx("file system '%s': the ceph backend cannot export file systems over NFS yet; mount "
-                                "them with ceph-fuse (mount with filesystem)" % name)
+def _ganesha(backend):
+    if getattr(backend, "_ganesha_obj", None) is None:
+        backend._ganesha_obj = _gw_nfs.Ganesha(backend.nfs_conf, backend.nfs_host)  # pylint: disable=protected-access
+    return backend._ganesha_obj  # pylint: disable=protected-access
+
+
+def _export_name(backend, name: str) -> str:
+    return "ceph+%s@%s" % (backend.pool, name)
+
+
+def _pseudo(backend, name: str) -> str:
+    return "/%s/%s" % (backend.pool, name)
+
+
+def _url_host(host: str) -> str:
+    return "[%s]" % host if ":" in host and not host.startswith("[") else host
+
+
+def nfs_url(host: str, port: int, pseudo: str) -> str:
+    """The URL libnfs (nfs-ls, nfs-cat) reads: NFSv4, the port when it is not 2049."""
+    query = "version=4" + ("&nfsport=%d" % port if port != _gw_nfs.DEFAULT_PORT else "")
+    return "nfs://%s%s?%s" % (_url_host(host), pseudo, query)
+
+
+def _exports_of(backend, name: str, fs_uuid: str | None = None) -> dict | None:
+    """The header of the export file of file system ``name`` of this server, or None."""
+    header = _ganesha(backend).read(_export_name(backend, name))
+    if header is None:
+        return None
+    if header.get("server") != backend._uuid:  # pylint: disable=protected-access
+        raise InvalidValueEx(
+            "nfs-ganesha (%s) already exports a file system '%s' of pool '%s' for another Ceph server (%s); "
+            "give the pools exported by one NFS server different names" % (
+                _ganesha(backend).conf, name, backend.pool, header.get("server")), "server")
+    if fs_uuid is not None and header.get("fs_uuid") != fs_uuid:
+        return None  # a file system of that name that is gone (deleted elsewhere): not this one's export
+    return header
+
+
+def _nfs_fields(backend, name: str, entry: dict, live) -> dict:
+    """The NFS fields of a file system's record: access path, URL, export; status notes."""
+    if backend.nfs_conf is None:
+        return {}
+    ganesha = _ganesha(backend)
+    host, port = ganesha.address()
+    pseudo = _pseudo(backend, name)
+    header = _exports_of(backend, name, entry["meta"]["uuid"])
+    export = (header or {}).get("export") or {}
+    fields = dict(access_path="%s:%s" % (_url_host(host), pseudo), nfs_url=nfs_url(host, port, pseudo),
+                  export_opts=list(export.get("options") or []), export_clients=list(export.get("clients") or []),
+                  access_grp_names=list(export.get("access_groups") or []))
+    if header is None:
+        return fields
+    problems = []
+    if not header.get("intact", True):
+        problems.append("its export file %s was edited outside stormgmt (the next change replaces it)"
+                        % ganesha.path_of(_export_name(backend, name)))
+    ids = [item["export_id"] for item in header.get("exports", [])]
+    if ganesha.process() is None:
+        problems.append("it is exported but nfs-ganesha (%s) is not running" % ganesha.conf)
+    elif not (set(ids) <= live if live is not None else ganesha.serves(ids) is not False):
+        problems.append("nfs-ganesha does not serve its export; see ganesha's log, then set the export again")
+    if problems:
+        fields.update(problem=True, status="; ".join(problems))
+    else:
+        fields["status"] = ", exported at %s:%s" % (_url_host(host), pseudo)
+    return fields
+
+
+def check_export(backend, export):
+    """The export as records carry it, checked for nfs-ganesha (the Linux server's rules);
+    InvalidValueEx before any change."""
+    export = dict(export or {})
+    if backend.nfs_conf is None:
+        return export
+    options = _gw_nfs.canonical_options(export.get("options") or [])
+    for client in export.get("clients") or []:
+        _gw_nfs.client_term(client)
+        _gw_nfs.check_resolvable(client)
+    return dict(clients=sorted(export.get("clients") or []),
+                access_groups=sorted(export.get("access_groups") or []), options=options)
+
+
+def _check_export(backend, name: str, export) -> dict:
+    if export and (export.get("clients") or export.get("access_groups")) and backend.nfs_conf is None:
+        raise NoSuchOperationEx("file system '%s': exporting over NFS needs the NFS gateway: add nfs_conf=<nfs-ganesha "
+                                "configuration> to the server URI (or mount it with ceph-fuse)" % name)
+    return check_export(backend, export)
+
+
+def _is_initiator(entry: str) -> bool:
+    return entry[:4].lower() in ("iqn.", "eui.", "naa.") or (entry.startswith("0x") and len(entry) == 18)
+
+
+def _group_clients(backend, groups) -> dict:
+    """{group: its NFS clients} of access groups ``groups`` (iSCSI initiators left out)."""
+    state = backend._fresh_state()  # pylint: disable=protected-access
+    found = {}
+    for group in groups or []:
+        record = state["groups"].get(group)
+        if record is None:
+            raise OperationPreReqNotMetEx("access group '%s' does not exist" % group, "access_groups")
+        found[group] = sorted(entry for entry in record["entries"] if not _is_initiator(entry))
+    return found
+
+
+def _client_key(backend) -> str:
+    """The cephx key of the backend's client, for ganesha's FSAL CEPH (from the keyring)."""
+    answer = backend._call("cannot read the key of client.%s" % backend.client_id, "client_key")  # pylint: disable=protected-access
+    key = answer.get("key")
+    if not key or not re.match(r"^[A-Za-z0-9+/]{16,}={0,2}$", key):
+        raise OperationPreReqNotMetEx(
+            "no usable cephx key for client.%s in its keyring (%s): nfs-ganesha's CEPH FSAL needs it to reach "
+            "CephFS %s" % (backend.client_id, ", ".join(answer.get("where") or []) or "none configured",
+                           backend.fs_name), "server")
+    return key
+
+
+def _desired_exports(backend, name: str, export: dict) -> list:
+    if not export or not (export.get("clients") or export.get("access_groups")):
+        return []
+    groups = _group_clients(backend, export.get("access_groups"))
+    rule = _gw_nfs.export_rule(export.get("options") or [])
+    rules = [dict(rule, clients=list(export.get("clients") or []))]
+    rules.extend(dict(rule, clients=clients) for _group, clients in sorted(groups.items()))
+    fsal = {"Name": "CEPH", "User_Id": backend.client_id, "Filesystem": backend.fs_name,
+            "Secret_Access_Key": _client_key(backend)}
+    return [dict(key="fs", path=_dir(backend, name), pseudo=_pseudo(backend, name), fsal=fsal, rules=rules)]
+
+
+def _sync_exports(backend, name: str, fs_uuid: str, export: dict | None) -> None:
+    """Make ganesha export file system ``name`` as ``export`` says ({} or None: not at all).
+    Call under the backend's lock; ganesha must run when an export is added or changed."""
+    ganesha = _ganesha(backend)
+    old = _exports_of(backend, name)
+    wanted = _desired_exports(backend, name, export or {})
+    if not wanted and old is None:
+        return
+    ganesha.check_config()
+    if wanted:
+        ganesha.require_running()  # a removed export needs no ganesha: it reads the files when it starts
+    meta = dict(owner="stormgmt", backend="ceph", fsid=backend._fsid, pool=backend.pool, cephfs=backend.fs_name,  # pylint: disable=protected-access
+                server=backend._uuid, filesystem=name, fs_uuid=fs_uuid,  # pylint: disable=protected-access
+                export=dict(clients=list(export.get("clients") or []),
+                            access_groups=list(export.get("access_groups") or []),
+                            options=list(export.get("options") or [])) if wanted else {})
+    secrets = [item["fsal"]["Secret_Access_Key"] for item in wanted]
+    try:
+        with ganesha.locked():
+            ganesha.commit(_export_name(backend, name), meta, wanted)
+    except IPluginException as error:
+        # ganesha's own words go into the message: they never carry the key, but make sure
+        for secret in secrets:
+            error.msg = error.msg.replace(secret, "<secret>")
+            error.args = tuple(arg.replace(secret, "<secret>") if isinstance(arg, str) else arg for arg in error.args)
+        raise
+
+
+def exports_naming_group(backend, group: str) -> list:
+    """File systems whose export names access group ``group``."""
+    found = []
+    ganesha = _ganesha(backend)
+    prefix = _export_name(backend, "")
+    for export_name in ganesha.files():
+        if export_name.startswith(prefix):
+            header = ganesha.read(export_name)
+            if header and header.get("server") == backend._uuid and \
+                    group in (header.get("export") or {}).get("access_groups", []):  # pylint: disable=protected-access
+                found.append(header.get("filesystem"))
+    return sorted(found)
+
+
+def refresh_group_exports(backend, group: str, drop: bool = False) -> list:
+    """Re-render the exports naming access group ``group`` (its clients changed), or with
+    ``drop`` take the group out of them. Returns the file systems touched."""
+    names = exports_naming_group(backend, group)
+    if not names:
+        return []
+    with backend._write():  # pylint: disable=protected-access
+        for name in names:
+            entry = _entry(backend, name)
+            header = _exports_of(backend, name, entry["meta"]["uuid"]) if entry is not None else None
+            if header is None:
+                continue
+            export = dict(header.get("export") or {})
+            if drop:
+                export["access_groups"] = [g for g in export.get("access_groups") or [] if g != group]
+            _sync_exports(backend, name, entry["meta"]["uuid"], export)
+    return names
+
+
+# --- changing -------------------------------------------------------------------------------------
 
 
 def _name_free(backend, name: str) -> None:
@@ -248,11 +463,18 @@ def _check_space(backend, what: str, size: int) -> None:
 def create_filesystem(backend, name, pool, size, export):
     _need_fs(backend)
     backend._check_pool(pool)  # pylint: disable=protected-access
-    _check_export(name, export)
+    export = _check_export(backend, name, export)
+    exported = bool(export and (export.get("clients") or export.get("access_groups")))
     call = backend._call  # pylint: disable=protected-access
     with backend._write() as state:  # pylint: disable=protected-access
         _name_free(backend, name)
         _check_space(backend, "file system '%s'" % name, size)
+        if exported:
+            # everything the export needs, before anything is made
+            _group_clients(backend, export.get("access_groups"))
+            _ganesha(backend).check_config()
+            _ganesha(backend).require_running()
+            _client_key(backend)
         uuid = str(uuidlib.uuid4())
         meta = _meta(backend, uuid)
         path = _dir(backend, name)
@@ -265,6 +487,13 @@ def create_filesystem(backend, name, pool, size, export):
         call(what, "fs_set_meta", path=path, meta=meta)
         del state["pending"]["fs:" + name]
         backend._save_state(state)  # pylint: disable=protected-access
+        if exported:
+            try:
+                _sync_exports(backend, name, uuid, export)
+            except BaseException:
+                # the new, empty directory goes again: a failed task changes nothing
+                call("cannot remove file system '%s' after its export failed" % name, "fs_remove_tree", path=path)
+                raise
     return get_filesystem(backend, name)
 
 
@@ -293,8 +522,13 @@ def resize_filesystem(backend, name, size):
 
 def set_export(backend, name, export):
     _need_fs(backend)
-    _existing(backend, name)
-    _check_export(name, export)
+    export = _check_export(backend, name, export)
+    if backend.nfs_conf is None:
+        _existing(backend, name)
+        return get_filesystem(backend, name)
+    with backend._write():  # pylint: disable=protected-access
+        entry = _existing(backend, name)
+        _sync_exports(backend, name, entry["meta"]["uuid"], export)
     return get_filesystem(backend, name)
 
 
@@ -328,13 +562,21 @@ def delete_filesystem(backend, name, force=False):
                                    "the file system cannot be deleted" % (what, ", ".join(foreign)))
         snaps = sorted(_own_snaps(backend, entry))
         clones = _clones_of(backend, name, entries)
-        if not force and (snaps or clones):
+        header = _exports_of(backend, name) if backend.nfs_conf is not None else None
+        if not force and (snaps or clones or header is not None):
             reasons = []
+            if header is not None:
+                export = header.get("export") or {}
+                reasons.append("is exported (to %s)" % ", ".join(
+                    list(export.get("clients") or []) + ["group " + g for g in export.get("access_groups") or []]))
             if snaps:
                 reasons.append("has snapshot(s) %s" % ", ".join(snaps))
             if clones:
                 reasons.append("has clone(s) %s" % ", ".join(clones))
             raise FileSystemBusyEx("%s %s; remove them first or set force: true" % (what, " and ".join(reasons)))
+        # NFS clients lose access first
+        if header is not None:
+            _sync_exports(backend, name, entry["meta"]["uuid"], None)
         # clones are copies: with force they become independent (split)
         for clone in clones:
             meta = dict(entries[clone]["meta"])

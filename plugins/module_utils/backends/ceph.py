@@ -81,7 +81,8 @@ from ansible_collections.stormgmt.core.plugins.module_utils.plugin import FileSy
 
 AGENT_MODULE = "ansible_collections.stormgmt.core.plugins.module_utils._ceph_agent"
 STATE_VERSION = 1
-URI_PARAMETERS = ("conf", "id", "portal", "control_port", "iqn_base", "fs", "fs_root", "python")
+URI_PARAMETERS = ("conf", "id", "portal", "control_port", "iqn_base", "fs", "fs_root", "python", "nfs_conf",
+                  "nfs_host")
 DEFAULT_CONF = "/etc/ceph/ceph.conf"
 DEFAULT_PYTHON = "/usr/bin/python3"
 STATE_OBJECT = "stormgmt.server"
@@ -110,6 +111,8 @@ STALE_JOB = 30           # a job whose worker has not reported for this long has
 AGENT_TIMEOUT = 600      # no answer from the agent for this long: it is stuck
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_NFS_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+                       r"|[0-9A-Fa-f:.]+)$")
 # paths reach tgtd's --bsopts (split at ';' and '='), mount options (split at ','), fstab lines and
 # mount.fuse.ceph (which builds a shell command line): letters, digits and _ . + @ / - only
 _SAFE_PATH = re.compile(r"^/[A-Za-z0-9_.+@/-]*$")
@@ -322,6 +325,21 @@ class CephBackend(IscsiGatewayMixin, CephGroups, StorageArrayPlugin, FileSystemP
             except InvalidValueEx as error:
                 raise ValueFormatEx("server URI parameter fs: %s" % error.msg, "server") from None
         self.fs_root = self._path_option("fs_root", "/stormgmt/%s" % self.pool)
+        # the NFS gateway: nfs-ganesha (FSAL CEPH) on the host the task runs on, named by its configuration
+        self.nfs_conf = self._path_option("nfs_conf", None)
+        self.nfs_host = uri.option("nfs_host")
+        if self.nfs_host is not None:
+            if self.nfs_conf is None:
+                raise ValueFormatEx("server %r: nfs_host needs nfs_conf (the nfs-ganesha configuration)" % text, "server")
+            if not _NFS_HOST.match(self.nfs_host.strip("[]")):
+                raise ValueFormatEx("server URI parameter nfs_host=%r is not a host name or address" % self.nfs_host,
+                                    "server")
+            self.nfs_host = self.nfs_host.strip("[]")
+        if self.nfs_conf is not None and self.fs_name is None:
+            raise ValueFormatEx("server %r: nfs_conf exports CephFS file systems: give fs=<CephFS name> too" % text,
+                                "server")
+        # access groups may then hold NFS clients too, as on the Linux server
+        self.nfs_clients = self.nfs_conf is not None
         python = uri.option("python")
         if python is not None:
             python = self._path_option("python", None)
@@ -1114,6 +1132,27 @@ class CephBackend(IscsiGatewayMixin, CephGroups, StorageArrayPlugin, FileSystemP
                 out.append(info)
         return out
 
+    # --- access groups: their NFS clients are in exports too ---------------------------------
+    def update_access_group(self, name, changes):
+        record = super().update_access_group(name, changes)
+        if self.nfs_conf is not None and (changes.get("add_entries") or changes.get("remove_entries")):
+            from ansible_collections.stormgmt.core.plugins.module_utils.backends import _ceph_fs
+            _ceph_fs.refresh_group_exports(self, name)
+        return record
+
+    def delete_access_group(self, name, force=False):
+        if self.nfs_conf is not None:
+            from ansible_collections.stormgmt.core.plugins.module_utils.backends import _ceph_fs
+            exporting = _ceph_fs.exports_naming_group(self, name)
+            if exporting and not force:
+                raise StorageElementBusyEx(
+                    "access group '%s' is named by the export of file system(s) %s; take it out of their export "
+                    "first or set force: true (which does)" % (name, ", ".join(exporting)))
+            if exporting:
+                # clients lose access first; a group of that name made later inherits nothing
+                _ceph_fs.refresh_group_exports(self, name, drop=True)
+        return super().delete_access_group(name, force)
+
     # --- jobs --------------------------------------------------------------------------------------
     def _start_job(self, op: str, kind: str, target: str, args: dict) -> dict:
         """Record a job in the jobs object and start its worker; return the job record."""
@@ -1182,7 +1221,7 @@ def _fs_method(name: str):
     return method
 
 
-for _name in ("list_filesystems", "get_filesystem", "create_filesystem", "resize_filesystem", "set_export",
+for _name in ("list_filesystems", "get_filesystem", "create_filesystem", "resize_filesystem", "set_export", "check_export",
               "delete_filesystem", "list_fs_snapshots", "get_fs_snapshot", "create_fs_snapshot", "delete_fs_snapshot",
               "restore_fs_snapshot", "fs_snapshot_is_current", "create_fs_clone", "split_fs_clone", "fs_clone_origin"):
     setattr(CephBackend, _name, _fs_method(_name))

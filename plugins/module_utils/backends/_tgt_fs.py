@@ -921,6 +921,22 @@ class TgtFileSystems:
             os.setxattr(fs["path"], XATTR_SPLIT, fs["uuid"].encode())
             return self._fs_current(name)
 
+    def fs_clone_origin(self, name):
+        """Where file system ``name`` was cloned from, split or not: btrfs keeps the parent
+        subvolume's uuid (a split only marks the clone), so the lineage is read from btrfs
+        itself. None when it was not made as a clone, or its parent is gone."""
+        self._fs_connect()
+        fs = self._fs_info(name)
+        if fs is None or fs.get("parent_uuid") is None:
+            return None
+        for parent, other in self._fs_all_fs().items():
+            if other["uuid"] == fs["parent_uuid"]:
+                return {"parent": parent, "parent_snapshot": None, "parent_uuid": other["uuid"]}
+            for snap_name, snap in self._fs_snaps(other).items():
+                if snap["uuid"] == fs["parent_uuid"]:
+                    return {"parent": parent, "parent_snapshot": snap_name, "parent_uuid": other["uuid"]}
+        return None
+
 
 # --- helpers --------------------------------------------------------------------------------------------
 

@@ -1372,12 +1372,17 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         return self._job_or("fs_delete", answer, None, "delete %s" % what)
 
     def _snap_record(self, fs: dict, snap: dict) -> dict:
+        """A file system snapshot: a ``storage_element`` record (SNAP), as on every backend; libstoragemgmt's
+        FsSnapshot carries the time it was taken (``ts``, epoch seconds; 0 or less: the plug-in does not say)."""
+        taken = snap["ts"] if snap["ts"] > 0 else None
         return records.make(
-            "file_system", name=snap["name"], uuid=self._uuid("fs_snapshot", dict(snap, system_id=fs["system_id"])),
-            ss_uuid=self._server_uuid(), size=fs["total_space"], free_sz=0, mount_options=[], export_opts=[],
-            state="UNMOUNTED", status="snapshot taken at %s (epoch seconds)" % snap["ts"],
-            vol_group_name=self._pool_names().get(fs["pool_id"], fs["pool_id"]),
-            parent=self.parse_volume_name(fs["name"])[1], extra_info=self._extra(snap, lsm_fs_id=fs["id"]))
+            "storage_element", name=snap["name"],
+            uuid=self._uuid("fs_snapshot", dict(snap, system_id=fs["system_id"])), id=snap["id"],
+            ss_uuid=self._server_uuid(), se_type="SNAP", size=fs["total_space"], thin=None,
+            vol_group_name=self._pool_names().get(fs["pool_id"], fs["pool_id"]), access_grp_names=[], qos=None,
+            state="ONLINE", status="OK", path=[], array_path="%s@%s" % (fs["name"], snap["name"]),
+            parent=self.parse_volume_name(fs["name"])[1], created=None if taken is None else records.format_time(taken),
+            extra_info=self._extra(snap, lsm_fs_id=fs["id"]))
 
     def list_fs_snapshots(self, filesystem: str | None = None) -> list:
         out = []

@@ -990,6 +990,22 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         job = self._job_or("volume_child_dependency_rm", answer, None, "split %s" % what)
         return job if job is not None else self.get_lun(name)
 
+    def clone_origin(self, name: str) -> dict | None:
+        """Where LUN ``name`` was cloned from, split or not: its volume's name ``X@@P[@S]`` says so.
+
+        libstoragemgmt keeps no lineage; the name this backend gave the clone when it made it is
+        the record (the same one ``parent`` of an unsplit clone is read from). It does not tell a
+        LUN that was deleted and made again under the same name from the one cloned, so
+        ``parent_uuid`` is None (docs/lsm_backend.md, section 4)."""
+        vol = self._lun_volume(name)
+        return None if vol is None else self._name_origin(vol["name"])
+
+    def _name_origin(self, raw: str) -> dict | None:
+        kind, _name, parent, snap = self.parse_volume_name(raw)
+        if kind != "clone":
+            return None
+        return {"parent": parent, "parent_snapshot": snap, "parent_uuid": None}
+
     # --- access groups --------------------------------------------------------------------------------------------
     def list_access_groups(self) -> list:
         return [self._group_record(group) for group in self._groups()]
@@ -1459,6 +1475,11 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         answer = self.call("fs_clone", src_fs=fs, dest_fs_name=raw, snapshot=snap)
         self._invalidate()
         return self._fs_result(self._job_or("fs_clone", answer, "FileSystem", "create %s" % what))
+
+    def fs_clone_origin(self, name: str) -> dict | None:
+        """As :meth:`clone_origin`: the file system's name ``X@@P[@S]`` says where it was cloned from."""
+        fs = self._fs_by(name)
+        return None if fs is None else self._name_origin(fs["name"])
 
     @_about("file system clone '{name}'")
     def split_fs_clone(self, name: str) -> dict:

@@ -184,6 +184,9 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
     thin_reported = False
     chap_readable = False
     empty_access_groups = False
+    snapshot_times = False  # a Volume has no creation time (FsSnapshot has: ts)
+    nfs_access_groups = False  # AccessGroup holds iSCSI IQNs and FC WWPNs only
+    fs_split_with_parent_snapshots = False  # fs_child_dependency_rm may remove the parent's snapshots
 
     def __init__(self, uri, username=None, password=None) -> None:
         super().__init__(uri, username, password)

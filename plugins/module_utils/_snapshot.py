@@ -233,6 +233,7 @@ class CloneResource(_Derived):
             steps = ["create"]
             if self.params["split"]:
                 self.backend.require(split_ability, "split %s" % self.describe())
+                self._check_splittable()
                 steps.append("split")
             return Plan("create", after=self._predict(parent, size), steps=steps)
         self._check_lineage(before)
@@ -240,11 +241,25 @@ class CloneResource(_Derived):
             self.usable(before)
         if self.params["split"] and before.get("parent") is not None:
             self.backend.require(split_ability, "split %s" % self.describe())
+            self._check_splittable()
             after = dict(before, parent=None, parent_snapshot=None)
             if "se_type" in before:
                 after["se_type"] = "LUN"
             return Plan("split", after=after, steps=["split"])
         return Plan()
+
+    def _check_splittable(self) -> None:
+        """A backend that cannot split a file system clone while its parent has snapshots (libstoragemgmt may
+        drop them to split: ``fs_split_with_parent_snapshots`` False) refuses it here, before anything is made,
+        so that check mode says so too and no clone is left made but unsplit."""
+        if not self.is_filesystem or getattr(self.backend, "fs_split_with_parent_snapshots", True):
+            return
+        snaps = [snap["name"] for snap in self.backend.list_fs_snapshots(self.parent)]
+        if snaps:
+            raise FileSystemBusyEx(
+                "cannot split %s: the storage system may remove every snapshot of its parent '%s' to split it (%s); "
+                "delete those snapshots first if that is what you want; nothing was changed"
+                % (self.describe(), self.parent, ", ".join(sorted(snaps))))
 
     def _check_fs_deletable(self, before: dict) -> None:
         """What the backend refuses when it deletes a file system clone, refused here for check mode too."""

@@ -372,6 +372,9 @@ class StorageArrayPlugin(StoragePlugin):
     chap_readable = True
     #: an access group may exist without initiators (else it needs at least one)
     empty_access_groups = True
+    #: LUN snapshot records say when they were taken (``created``); else ``created`` is None in them and
+    #: snapshot rotation dates a snapshot by the time stamp in its generated name
+    snapshot_times = True
 
     # LUNs and clones ------------------------------------------------------
     def list_luns(self) -> list:
@@ -574,6 +577,12 @@ class FileSystemPlugin(StoragePlugin):
     #: True when a write past a file system's size fails (a quota the server enforces); False
     #: when the size is only counted (the simulator)
     fs_size_enforced = False
+    #: exports may name access groups, which then hold NFS clients (else access groups hold
+    #: initiators only and exports name their clients themselves)
+    nfs_access_groups = True
+    #: a clone can be split while its parent has snapshots (else splitting is refused, with
+    #: FileSystemBusyEx, until they are deleted: libstoragemgmt may drop them to split)
+    fs_split_with_parent_snapshots = True
 
     def list_filesystems(self) -> list:
         _unsupported(self, "list file systems")

@@ -184,6 +184,9 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
     thin_reported = False
     chap_readable = False
     empty_access_groups = False
+    snapshot_times = False  # a Volume has no creation time (FsSnapshot has: ts)
+    nfs_access_groups = False  # AccessGroup holds iSCSI IQNs and FC WWPNs only
+    fs_split_with_parent_snapshots = False  # fs_child_dependency_rm may remove the parent's snapshots
 
     def __init__(self, uri, username=None, password=None) -> None:
         super().__init__(uri, username, password)
@@ -990,6 +993,22 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         job = self._job_or("volume_child_dependency_rm", answer, None, "split %s" % what)
         return job if job is not None else self.get_lun(name)
 
+    def clone_origin(self, name: str) -> dict | None:
+        """Where LUN ``name`` was cloned from, split or not: its volume's name ``X@@P[@S]`` says so.
+
+        libstoragemgmt keeps no lineage; the name this backend gave the clone when it made it is
+        the record (the same one ``parent`` of an unsplit clone is read from). It does not tell a
+        LUN that was deleted and made again under the same name from the one cloned, so
+        ``parent_uuid`` is None (docs/lsm_backend.md, section 4)."""
+        vol = self._lun_volume(name)
+        return None if vol is None else self._name_origin(vol["name"])
+
+    def _name_origin(self, raw: str) -> dict | None:
+        kind, _name, parent, snap = self.parse_volume_name(raw)
+        if kind != "clone":
+            return None
+        return {"parent": parent, "parent_snapshot": snap, "parent_uuid": None}
+
     # --- access groups --------------------------------------------------------------------------------------------
     def list_access_groups(self) -> list:
         return [self._group_record(group) for group in self._groups()]
@@ -1372,12 +1391,17 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         return self._job_or("fs_delete", answer, None, "delete %s" % what)
 
     def _snap_record(self, fs: dict, snap: dict) -> dict:
+        """A file system snapshot: a ``storage_element`` record (SNAP), as on every backend; libstoragemgmt's
+        FsSnapshot carries the time it was taken (``ts``, epoch seconds; 0 or less: the plug-in does not say)."""
+        taken = snap["ts"] if snap["ts"] > 0 else None
         return records.make(
-            "file_system", name=snap["name"], uuid=self._uuid("fs_snapshot", dict(snap, system_id=fs["system_id"])),
-            ss_uuid=self._server_uuid(), size=fs["total_space"], free_sz=0, mount_options=[], export_opts=[],
-            state="UNMOUNTED", status="snapshot taken at %s (epoch seconds)" % snap["ts"],
-            vol_group_name=self._pool_names().get(fs["pool_id"], fs["pool_id"]),
-            parent=self.parse_volume_name(fs["name"])[1], extra_info=self._extra(snap, lsm_fs_id=fs["id"]))
+            "storage_element", name=snap["name"],
+            uuid=self._uuid("fs_snapshot", dict(snap, system_id=fs["system_id"])), id=snap["id"],
+            ss_uuid=self._server_uuid(), se_type="SNAP", size=fs["total_space"], thin=None,
+            vol_group_name=self._pool_names().get(fs["pool_id"], fs["pool_id"]), access_grp_names=[], qos=None,
+            state="ONLINE", status="OK", path=[], array_path="%s@%s" % (fs["name"], snap["name"]),
+            parent=self.parse_volume_name(fs["name"])[1], created=None if taken is None else records.format_time(taken),
+            extra_info=self._extra(snap, lsm_fs_id=fs["id"]))
 
     def list_fs_snapshots(self, filesystem: str | None = None) -> list:
         out = []
@@ -1454,6 +1478,11 @@ class LsmBackend(StorageArrayPlugin, FileSystemPlugin):
         answer = self.call("fs_clone", src_fs=fs, dest_fs_name=raw, snapshot=snap)
         self._invalidate()
         return self._fs_result(self._job_or("fs_clone", answer, "FileSystem", "create %s" % what))
+
+    def fs_clone_origin(self, name: str) -> dict | None:
+        """As :meth:`clone_origin`: the file system's name ``X@@P[@S]`` says where it was cloned from."""
+        fs = self._fs_by(name)
+        return None if fs is None else self._name_origin(fs["name"])
 
     @_about("file system clone '{name}'")
     def split_fs_clone(self, name: str) -> dict:

@@ -533,11 +533,13 @@ def known_fstypes() -> set:
 #   takes_value: short options whose value may be the next word (-b 4096); any other word that
 #     does not start with "-" would be an operand (a device, a size) and is refused
 #   refused: short options that would overrule what the module decides or make nothing (force,
-#     file system type, label, dry run, version), or that copy host files into the file system
+#     file system type, label, dry run, version), that copy host files into the file system, or
+#     that name another host file (mke2fs -z writes an undo file, as root, wherever it points; -l reads
+#     a bad-block list from one)
 #   long: whether the tool has long options, and the ones refused
 #   refused_values: for an option, value words naming another device or file that mkfs would write
 _MKFS_OPTS = {
-    "ext4": dict(takes_value="bCdeEgGiIJlLmMNoOrtTUz", refused="FtnVLdSh", long=False, long_refused=(),
+    "ext4": dict(takes_value="bCdeEgGiIJlLmMNoOrtTUz", refused="FtnVLdShzl", long=False, long_refused=(),
                  refused_values={"J": ("device=", "location="), "O": ("journal_dev",)}),
     "xfs": dict(takes_value="bcdilLmnprs", refused="fNVLph", long=False, long_refused=(),
                 refused_values=dict((key, ("logdev=", "rtdev=", "name=", "file")) for key in "dlr")),

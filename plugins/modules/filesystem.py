@@ -132,7 +132,8 @@ options:
         break, control character, or white space inside an option; not C(--). Options that the module decides or that
         would write elsewhere are refused - force (C(-F), C(-f)), type (C(-t)), label (C(-L); use O(name)), dry runs
         and version (C(-n), C(-N), C(-V)), populating from host files (C(-d), C(-p), C(-r), C(--rootdir)), and external
-        journal, log or realtime devices (C(-J device=), C(-l logdev=), C(-r rtdev=), C(-d name=), C(-O journal_dev)).
+        journal, log or realtime devices (C(-J device=), C(-l logdev=), C(-r rtdev=), C(-d name=), C(-O journal_dev)),
+        and host files named to C(mkfs.ext4) (C(-z), which writes an undo file at the path it names; C(-l), which reads one).
       - Not with a network file system or O(state=absent).
     type: list
     elements: str

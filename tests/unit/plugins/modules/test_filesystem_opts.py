@@ -103,6 +103,8 @@ def test_hostile_opts_are_refused_and_nothing_changes(scratch, module, opts):
 
 
 @pytest.mark.parametrize("fstype, opts", [
+    # mke2fs -z writes an undo file (2.5 MiB for 32 MiB, as root) at any path it names; -l reads a host file
+    ("ext4", ["-z", "/etc/fstab"]), ("ext4", ["-z/etc/fstab"]), ("ext4", ["-l", "/etc/shadow"]),
     ("xfs", ["-l", "logdev=/dev/sdb"]), ("xfs", ["-lsize=10m,logdev=/dev/sdb"]), ("xfs", ["-r", "rtdev=/dev/sdc"]),
     ("xfs", ["-d", "name=/tmp/x"]), ("xfs", ["-f"]), ("xfs", ["-N"]), ("xfs", ["-p", "/tmp/proto"]),
     ("btrfs", ["--rootdir=/etc"]), ("btrfs", ["-r", "/etc"]), ("btrfs", ["--force"]), ("btrfs", ["-L", "x"]),

@@ -79,3 +79,18 @@ def test_parent_with_clones_cannot_be_deleted(sim_uri, gold, module):
     module("clone", dict(server=sim_uri, name="copy", lun="gold"))
     result = module("lun", dict(server=sim_uri, name="gold", state="absent", force=True))
     assert result["error"] == "StorageElementBusyEx" and "copy" in result["msg"]
+
+
+# Cases moved here from the clone integration target, which keeps a/b as the representative:
+# each fails in check mode and for real with the same class and message naming the clone, and
+# changes nothing.
+@pytest.mark.parametrize("name", ["a/b", "..", ""])
+def test_refused_in_check_mode_and_for_real(sim_uri, gold, module, name):
+    before = (gold.list_luns(), gold.list_snapshots())
+    check = module("clone", dict(server=sim_uri, name=name, lun="gold"), check_mode=True)
+    real = module("clone", dict(server=sim_uri, name=name, lun="gold"))
+    for result in (check, real):
+        assert result["failed"] and not result.get("changed") and result["error"] == "InvalidValueEx", result
+        assert "Traceback" not in result["_stdout"]
+    assert real["msg"] == check["msg"] and "clone name" in real["msg"] and name in real["msg"]
+    assert (gold.list_luns(), gold.list_snapshots()) == before

@@ -194,3 +194,90 @@ def test_an_unexpected_error_is_a_message_not_a_traceback(sim_uri, module, monke
     result = module("lun", dict(server=sim_uri, name="db01", size="1G"))
     assert result["failed"] and result["error"] == "OperationFailedEx"
     assert result["msg"] == "LUN 'db01': unexpected error: disk on fire"
+
+
+# Cases moved here from the lun integration target, which keeps one representative of each
+# through Ansible (size spellings, rounding, names, bad sizes, busy LUNs): the same assertions,
+# without a module round trip each.
+
+def _unchanged(module, args, record):
+    """A check-mode run and a real run, in diff mode, that change nothing and return ``record``."""
+    check = module("lun", args, check_mode=True, diff=True)
+    real = module("lun", args, diff=True)
+    for result in (check, real):
+        assert result["changed"] is False and not result.get("failed") and "action" not in result, result
+        assert result["lun"] == record and result["diff"]["before"] == result["diff"]["after"], result
+
+
+@pytest.mark.parametrize("spelling", ["10GiB", "10G", 10 * GiB, str(10 * GiB), "10240M", "10240MiB", "10 GiB"])
+def test_size_spellings_change_nothing(sim_uri, sim, module, cycle, spelling):
+    created = cycle("lun", dict(server=sim_uri, name="lun-a", size="10G"))["lun"]
+    assert created["size"] == 10 * GiB
+    _unchanged(module, dict(server=sim_uri, name="lun-a", size=spelling), created)
+    assert sim.get_lun("lun-a") == created
+
+
+def test_sizes_that_round_to_the_size_change_nothing(sim_uri, module, cycle):
+    created = cycle("lun", dict(server=sim_uri, name="lun-c", size=1000))["lun"]
+    assert created["size"] >= 1000 and created["size"] % 512 == 0
+    for same in (created["size"], created["size"] - 1, 1000, str(created["size"])):
+        _unchanged(module, dict(server=sim_uri, name="lun-c", size=same), created)
+
+
+def test_name_of_63_characters_cycle(sim_uri, sim, cycle):
+    name = "lun-" + "x" * 59
+    assert len(name) == 63
+    created = cycle("lun", dict(server=sim_uri, name=name, size="1M"))
+    assert created["lun"]["name"] == name and sim.get_lun(name) == created["lun"]
+    deleted = cycle("lun", dict(server=sim_uri, name=name, state="absent"))
+    assert deleted["action"] == "delete" and deleted["lun"] == {} and sim.get_lun(name) is None
+
+
+def _refused(module, sim, args, error, words, names_object=True):
+    """Fails in check mode and for real with ``error`` and the same message, changes nothing."""
+    before = (sim.list_luns(), sim.list_pools(), sim.list_snapshots(), sim.list_access_groups())
+    check = module("lun", args, check_mode=True)
+    real = module("lun", args)
+    for result in (check, real):
+        assert result["failed"] is True and not result.get("changed") and result["error"] == error, result
+        assert "Traceback" not in result["_stdout"] and "exception" not in result
+    assert real["msg"] == check["msg"]
+    for word in words:
+        assert word in real["msg"], real["msg"]
+    if names_object:
+        assert str(args["name"]) in real["msg"], real["msg"]
+    assert (sim.list_luns(), sim.list_pools(), sim.list_snapshots(), sim.list_access_groups()) == before
+
+
+@pytest.mark.parametrize("name", ["a/b", "..", "", "-lead", ".lead", "with space", "lun-" + "x" * 60, "lun-ü",
+                                  "../../etc/passwd"])
+def test_bad_names_are_refused_before_anything_is_written(sim_uri, sim, module, name):
+    sim.create_lun("lun-a", "pool0", GiB, True, None)
+    _refused(module, sim, dict(server=sim_uri, name=name, size="1G"), "InvalidValueEx", ["LUN name '%s'" % name])
+
+
+@pytest.mark.parametrize("size", ["ten", 0, "-1G", "1.5XB", "10 GB of disk"])
+def test_bad_sizes_are_refused(sim_uri, sim, module, size):
+    sim.create_lun("lun-a", "pool0", GiB, True, None)
+    _refused(module, sim, dict(server=sim_uri, name="lun-new", size=size), "ValueFormatEx", ["size"])
+
+
+@pytest.mark.parametrize("server, error, word", [
+    ("not-a-uri", "ValueFormatEx", "not-a-uri"),
+    ("nosuchbackend:///x", "ValueFormatEx", "nosuchbackend"),
+])
+def test_refused_before_the_backend(sim_uri, sim, module, server, error, word):
+    sim.create_lun("lun-a", "pool0", GiB, True, None)
+    _refused(module, sim, dict(server=server, name="lun-new", size="1G"), error, [word])
+
+
+def test_lun_with_a_snapshot_or_a_mapping_needs_force(sim_uri, sim, module):
+    sim.create_lun("lun-busy", "pool0", GiB, True, None)
+    sim.create_snapshot("lun-busy", "lun-busy-snap")
+    _refused(module, sim, dict(server=sim_uri, name="lun-busy", state="absent"), "StorageElementBusyEx",
+             ["lun-busy-snap", "force"])
+    sim.create_lun("lun-mapped", "pool0", GiB, True, None)
+    sim.create_access_group("lun-grp", ["iqn.2026-01.com.example:lun-host"], [{"name": "lun-mapped", "lun_id": None}],
+                            None)
+    _refused(module, sim, dict(server=sim_uri, name="lun-mapped", state="absent"), "StorageElementBusyEx",
+             ["lun-grp", "force"])

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime
 import time
 
-from ansible_collections.stormgmt.core.plugins.module_utils._lazy_re import lazy_compile
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     MissingKeyEx,
     ValueFormatEx,
@@ -235,7 +234,18 @@ SCHEMA = {
 SECRET_FIELDS = frozenset(("passwd", "admin_passwd", "password", "chap_password", "secret"))
 
 
-_TIME = lazy_compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
+
+
+def _time_form(text: str) -> bool:
+    """Whether ``text`` has the form ``^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$``, checked
+    without compiling that pattern (every record with a time asks); as with ``$``, a newline may follow."""
+    if text.endswith("\n"):
+        text = text[:-1]
+    return (len(text) == 20 and text.isascii() and text[4] == text[7] == "-" and text[10] == "T"
+            and text[13] == text[16] == ":" and text[19] == "Z"
+            and (text[:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16] + text[17:19]).isdigit())
+
+
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _TIME_FIELDS = ((0, 4), (5, 2), (8, 2), (11, 2), (14, 2), (17, 2))
 _EPOCH_DAY = datetime.date(1970, 1, 1).toordinal()
@@ -248,7 +258,7 @@ def format_time(epoch: float) -> str:
 
 def parse_time(text: str) -> int:
     """The UTC form of records -> seconds since the epoch; ValueFormatEx when it is not that form."""
-    if not isinstance(text, str) or not _TIME.match(text):
+    if not isinstance(text, str) or not _time_form(text):
         raise ValueFormatEx("%r is not a UTC time of the form 2026-12-02T03:00:00Z" % (text,), "created")
     # read by hand, as time.strptime(text, TIME_FORMAT) would (seconds up to 61), without its cost:
     # it imports _strptime and calendar and compiles their patterns, for every record with a time
@@ -270,7 +280,7 @@ def _type_ok(kind: str, value) -> bool:
         return nullable
     base = kind.rstrip("?")
     if base == "time":
-        if not isinstance(value, str) or not _TIME.match(value):
+        if not isinstance(value, str) or not _time_form(value):
             return False
         try:
             parse_time(value)

@@ -167,3 +167,12 @@ def test_parse_time_reads_as_strptime_did(year):
 def test_parse_time_refuses_other_forms(text):
     with pytest.raises(ValueFormatEx):
         records.parse_time(text)
+
+
+@pytest.mark.parametrize("text", ["2026-12-02T03:00:00Z", "2026-12-02T03:00:00Z\n", "2026-12-02T03:00:00Z\n\n",
+                                  "2026-12-02T03:00:00z", "2026-12-02T03:00:00", "\u0662026-12-02T03:00:00Z",
+                                  "2026-12-02T03:00:0Z", "2026-12-02T03:00:000Z", "2026/12/02T03:00:00Z", ""])
+def test_time_form_is_the_pattern_it_replaces(text):
+    import re
+    pattern = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
+    assert records._time_form(text) == bool(pattern.match(text))  # pylint: disable=protected-access

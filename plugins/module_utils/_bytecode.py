@@ -92,7 +92,6 @@ def _read(entry: str):
             os.close(fd)
 
 
-
 def code_of(directory, filename: str, source: bytes):
     """``(code, entry)``: the code of ``source``, from the cache in ``directory`` (None: no cache) or
     compiled; ``entry`` is where to keep it when it was compiled and may be kept (else None)."""

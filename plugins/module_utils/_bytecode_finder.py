@@ -149,5 +149,3 @@ def install(directory=_UNKNOWN) -> None:
     from importlib.machinery import PathFinder
     position = next((index for index, finder in enumerate(sys.meta_path) if finder is PathFinder), len(sys.meta_path))
     sys.meta_path.insert(position, _Finder(_directory() if directory is _UNKNOWN else directory))
-
-

@@ -234,8 +234,6 @@ SCHEMA = {
 SECRET_FIELDS = frozenset(("passwd", "admin_passwd", "password", "chap_password", "secret"))
 
 
-
-
 def _time_form(text: str) -> bool:
     """Whether ``text`` has the form ``^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$``, checked
     without compiling that pattern (every record with a time asks); as with ``$``, a newline may follow."""

@@ -112,7 +112,7 @@ AGENT_TIMEOUT = 600      # no answer from the agent for this long: it is stuck
 
 _CLIENT_ID = lazy_compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _NFS_HOST = lazy_compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
-                       r"|[0-9A-Fa-f:.]+)$")
+                         r"|[0-9A-Fa-f:.]+)$")
 # paths reach tgtd's --bsopts (split at ';' and '='), mount options (split at ','), fstab lines and
 # mount.fuse.ceph (which builds a shell command line): letters, digits and _ . + @ / - only
 _SAFE_PATH = lazy_compile(r"^/[A-Za-z0-9_.+@/-]*$")

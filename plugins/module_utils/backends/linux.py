@@ -50,7 +50,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils.plugin import FileSy
 FILE_PARAMETERS = ("nfs_conf", "nfs_host")
 DEFAULT_NFS_CONF = "/etc/ganesha/ganesha.conf"
 _HOST = lazy_compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
-                   r"|[0-9A-Fa-f:.]+)$")
+                     r"|[0-9A-Fa-f:.]+)$")
 _MISSING = object()
 
 

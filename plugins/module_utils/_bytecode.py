@@ -120,7 +120,9 @@ def _boot() -> None:
         source = None
     if source is None or name in sys.modules:  # on disk (a .pyc is kept there), or imported already
         from ansible_collections.stormgmt.core.plugins.module_utils import _bytecode_finder
-        _bytecode_finder.install()
+        install = getattr(_bytecode_finder, "install", None)
+        if install is not None:  # None: _bytecode_finder was imported first and is importing this module
+            install()
         return
     from importlib.machinery import ModuleSpec
     directory = _directory()

@@ -23,6 +23,10 @@ version, so that a file is never run from a code object of another source.
 - Python's ``-B`` / ``PYTHONDONTWRITEBYTECODE`` are honoured: code already there is read,
   nothing is written.
 - Entries unused for 30 days are removed when a new one is written.
+
+Python 3.11's zip importer compiles this file twice as well (see ``_Finder`` in _bytecode_finder.py): it holds
+only what it takes to run the finder itself from the cache (``_boot``); the finder, the writing
+and the pruning of entries are in ``_bytecode_finder``, compiled once and then kept like the rest.
 """
 
 from __future__ import annotations
@@ -33,7 +37,6 @@ import os
 import sys
 import time
 
-_PREFIX = "ansible_collections.stormgmt.core.plugins.module_utils."
 _MAX_AGE = 30 * 24 * 3600
 # the bytecode version: the cached code of one Python is never run by another
 _MAGIC = getattr(sys.modules.get("_frozen_importlib_external"), "MAGIC_NUMBER", None) or sys.version.encode()
@@ -66,47 +69,6 @@ def _directory():
     return path
 
 
-class _Loader:
-    """Loads one module of this collection from the AnsiballZ zip: compiled once, or not at all."""
-
-    def __init__(self, fullname: str, filename: str, source: bytes, is_package: bool, directory) -> None:
-        self.name = fullname
-        self._filename = filename
-        self._source = source
-        self._is_package = is_package
-        self._directory = directory
-
-    def create_module(self, spec):
-        return None
-
-    def exec_module(self, module) -> None:
-        exec(self.get_code(module.__name__), module.__dict__)  # pylint: disable=exec-used
-
-    def is_package(self, fullname: str) -> bool:
-        return self._is_package
-
-    def get_filename(self, fullname: str) -> str:
-        return self._filename
-
-    def get_source(self, fullname: str) -> str:
-        return self._source.decode("utf-8")
-
-    def get_code(self, fullname: str):
-        entry = None
-        if self._directory is not None:
-            import hashlib  # already loaded by ansible.module_utils.basic
-            entry = os.path.join(self._directory, hashlib.sha256(_MAGIC + b"\0" + self._source).hexdigest())
-            code = _read(entry)
-            if code is not None:
-                if code.co_filename != self._filename:
-                    _imp._fix_co_filename(code, self._filename)  # pylint: disable=protected-access
-                return code
-        code = compile(self._source, self._filename, "exec", dont_inherit=True)
-        if entry is not None and not sys.dont_write_bytecode:
-            _write(self._directory, entry, code)
-        return code
-
-
 def _read(entry: str):
     try:
         fd = os.open(entry, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
@@ -130,97 +92,57 @@ def _read(entry: str):
             os.close(fd)
 
 
-def _write(directory: str, entry: str, code) -> None:
-    temporary = "%s.%d.tmp" % (entry, os.getpid())
-    try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(marshal.dumps(code))
-        os.replace(temporary, entry)
-    except (OSError, ValueError):
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        return
-    _prune(directory)
+def code_of(directory, filename: str, source: bytes):
+    """``(code, entry)``: the code of ``source``, from the cache in ``directory`` (None: no cache) or
+    compiled; ``entry`` is where to keep it when it was compiled and may be kept (else None)."""
+    entry = None
+    if directory is not None:
+        import hashlib  # already loaded by ansible.module_utils.basic
+        entry = os.path.join(directory, hashlib.sha256(_MAGIC + b"\0" + source).hexdigest())
+        code = _read(entry)
+        if code is not None:
+            if code.co_filename != filename:
+                _imp._fix_co_filename(code, filename)  # pylint: disable=protected-access
+            return code, None
+    code = compile(source, filename, "exec", dont_inherit=True)
+    return code, entry if entry is not None and not sys.dont_write_bytecode else None
 
 
-def _prune(directory: str) -> None:
-    """Remove entries of this cache unused for _MAX_AGE (other versions of the sources)."""
-    limit = time.time() - _MAX_AGE
+def _boot() -> None:
+    """Import _bytecode_finder (from the zip: compiled once, then from the cache) and install its finder."""
+    loader = globals().get("__loader__")
+    package = __name__.rpartition(".")[0]
+    name = package + "._bytecode_finder"
+    filename = os.path.join(os.path.dirname(__file__), "_bytecode_finder.py")
     try:
-        names = os.listdir(directory)
+        source = loader.get_data(filename) if type(loader).__name__ == "zipimporter" else None
     except OSError:
+        source = None
+    if source is None or name in sys.modules:  # on disk (a .pyc is kept there), or imported already
+        from ansible_collections.stormgmt.core.plugins.module_utils import _bytecode_finder
+        install = getattr(_bytecode_finder, "install", None)
+        if install is not None:  # None: _bytecode_finder was imported first and is importing this module
+            install()
         return
-    for name in names:
-        if len(name.split(".", 1)[0]) != 64:
-            continue  # not an entry of ours
-        path = os.path.join(directory, name)
-        try:
-            if os.lstat(path).st_mtime < limit:
-                os.unlink(path)
-        except OSError:
-            pass
+    from importlib.machinery import ModuleSpec
+    directory = _directory()
+    code, entry = code_of(directory, filename, source)
+    module = type(sys)(name)
+    module.__file__ = filename
+    module.__loader__ = loader
+    module.__package__ = package
+    module.__spec__ = ModuleSpec(name, loader, origin=filename)
+    module.__spec__.has_location = True
+    sys.modules[name] = module
+    try:
+        exec(code, module.__dict__)  # pylint: disable=exec-used
+    except BaseException:
+        del sys.modules[name]
+        raise
+    setattr(sys.modules[package], "_bytecode_finder", module)
+    if entry is not None:
+        module._write(directory, entry, code)  # pylint: disable=protected-access
+    module.install(directory)
 
 
-class _Finder:
-    """Finds this collection's module_utils in the AnsiballZ zip, reading each file once.
-
-    Python 3.11's zip importer compiles a module to answer ``get_filename`` while it builds
-    the module's spec, and again to run it: this finder builds the spec from the zip's data.
-    """
-
-    def __init__(self, directory) -> None:
-        self._directory = directory
-
-    def find_spec(self, fullname, path=None, target=None):
-        if not fullname.startswith(_PREFIX) or not path:
-            return None
-        tail = fullname.rpartition(".")[2]
-        for entry in path:
-            importer = _zip_importer(entry)
-            if importer is None:
-                continue
-            for relative, is_package in ((tail + "/__init__.py", True), (tail + ".py", False)):
-                filename = os.path.join(entry, relative)
-                try:
-                    source = importer.get_data(filename)
-                except OSError:
-                    continue
-                from importlib.machinery import ModuleSpec
-                spec = ModuleSpec(fullname, _Loader(fullname, filename, source, is_package, self._directory),
-                                  origin=filename, is_package=is_package)
-                spec.has_location = True
-                if is_package:
-                    spec.submodule_search_locations = [os.path.join(entry, tail)]
-                return spec
-            return None
-        return None
-
-    def invalidate_caches(self) -> None:
-        pass
-
-
-def _zip_importer(entry: str):
-    """The zip importer of a package directory inside a zip, or None (a directory on disk)."""
-    importer = sys.path_importer_cache.get(entry)
-    if importer is None and not os.path.isdir(entry):
-        try:
-            import zipimport
-            importer = zipimport.zipimporter(entry)
-        except (ImportError, OSError):
-            return None
-    return importer if type(importer).__name__ == "zipimporter" else None
-
-
-def install() -> None:
-    """Put the finder just before the path finder (once); finders placed before that stay first."""
-    if any(isinstance(finder, _Finder) for finder in sys.meta_path):
-        return
-    from importlib.machinery import PathFinder
-    position = next((index for index, finder in enumerate(sys.meta_path) if finder is PathFinder), len(sys.meta_path))
-    sys.meta_path.insert(position, _Finder(_directory()))
-
-
-install()
+_boot()

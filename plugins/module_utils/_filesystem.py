@@ -16,7 +16,6 @@ Two kinds of file system share the module:
 from __future__ import annotations
 
 import os
-import re
 
 from ansible_collections.stormgmt.core.plugins.module_utils import _host, records
 from ansible_collections.stormgmt.core.plugins.module_utils._engine import Plan, Resource
@@ -26,6 +25,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import 
     unique,
     validate_name,
 )
+from ansible_collections.stormgmt.core.plugins.module_utils._lazy_re import lazy_compile
 from ansible_collections.stormgmt.core.plugins.module_utils._units import format_size, parse_size, round_up
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     FileSystemBusyEx,
@@ -39,7 +39,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
 from ansible_collections.stormgmt.core.plugins.module_utils.plugin import FileSystemPlugin, StorageArrayPlugin
 
 # exports(5) options: a word, optionally =value (no spaces or commas)
-_EXPORT_OPTION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(=[^\s,]+)?$")
+_EXPORT_OPTION = lazy_compile(r"^[A-Za-z_][A-Za-z0-9_]*(=[^\s,]+)?$")
 
 
 def filesystem_argument_spec() -> dict:

@@ -33,13 +33,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import errno
-import re
 import time
 import uuid as uuidlib
 
 from ansible_collections.stormgmt.core.plugins.module_utils import records
 from ansible_collections.stormgmt.core.plugins.module_utils._faults import fault_point
 from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import initiator_type
+from ansible_collections.stormgmt.core.plugins.module_utils._lazy_re import lazy_compile
 from ansible_collections.stormgmt.core.plugins.module_utils._runner import (
     Runner,
     fixed,
@@ -60,8 +60,8 @@ from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
 DEFAULT_IQN_BASE = "iqn.2026-11.io.stormgmt"
 
 _NOT_RUNNING = (errno.ENOTCONN, errno.ECONNREFUSED, errno.ENOENT)
-_CHAP_USER = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no blanks
-_PORTAL = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$")
+_CHAP_USER = lazy_compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no blanks
+_PORTAL = lazy_compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$")
 
 
 # --- tgtadm: argument formats declared once ------------------------------------

@@ -48,6 +48,7 @@ import signal
 import socket
 import time
 
+from ansible_collections.stormgmt.core.plugins.module_utils._lazy_re import lazy_compile
 from ansible_collections.stormgmt.core.plugins.module_utils._runner import Runner, fixed, opt_eq_val, positional
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     InvalidValueEx,
@@ -109,10 +110,10 @@ _TERM_RULES = [
     ("REGEX", [r"(?:%s*%s)+%s*" % (_WC, _WP, _WC)]),
 ]
 _PUNCT = {"=": "EQUAL", ",": "COMMA", ";": "SEMI", "{": "LCURLY", "}": "RCURLY"}
-_ID = re.compile(r"[a-zA-Z_][a-zA-Z0-9_-]*")
-_DIRECTIVE = re.compile(r"%(include|dir|url|plugin)\b")
-_INCL = re.compile(r'"?(/?[a-zA-Z0-9._*-]+(?:/[a-zA-Z0-9._*-]+)*/?)"?')
-_COMPILED = [(kind, [re.compile(alt) for alt in alts]) for kind, alts in _TERM_RULES]
+_ID = lazy_compile(r"[a-zA-Z_][a-zA-Z0-9_-]*")
+_DIRECTIVE = lazy_compile(r"%(include|dir|url|plugin)\b")
+_INCL = lazy_compile(r'"?(/?[a-zA-Z0-9._*-]+(?:/[a-zA-Z0-9._*-]+)*/?)"?')
+_COMPILED = [(kind, [lazy_compile(alt) for alt in alts]) for kind, alts in _TERM_RULES]
 
 
 class ConfigSyntaxError(ValueError):
@@ -255,7 +256,7 @@ def parse(text: str) -> list:
 # --- values, checked for the destination --------------------------------------------------------
 
 # line breaks of every kind, and every other control character
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\"\\]")
+_UNSAFE = lazy_compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\"\\]")
 
 
 def quoted(value: str, what: str) -> str:
@@ -277,10 +278,10 @@ def _single_term(text: str, kind: str, what: str) -> str:
     return text
 
 
-_V4_PLAIN = re.compile(r"^[0-9]{1,3}(?:\.[0-9]{1,3}){3}$")
-_HOST = re.compile(r"^[a-z_][a-z0-9_.-]*$")
-_PATTERN = re.compile(r"^[a-z0-9_.*?-]*[*?][a-z0-9_.*?-]*$")
-_NETGROUP = re.compile(r"^@[a-zA-Z_][a-zA-Z0-9_.-]*$")
+_V4_PLAIN = lazy_compile(r"^[0-9]{1,3}(?:\.[0-9]{1,3}){3}$")
+_HOST = lazy_compile(r"^[a-z_][a-z0-9_.-]*$")
+_PATTERN = lazy_compile(r"^[a-z0-9_.*?-]*[*?][a-z0-9_.*?-]*$")
+_NETGROUP = lazy_compile(r"^@[a-zA-Z_][a-zA-Z0-9_.-]*$")
 
 
 def client_kind(client: str) -> str:
@@ -391,8 +392,8 @@ def canonical_options(options: list) -> list:
 
 # --- rendering ----------------------------------------------------------------------------------
 
-_PSEUDO = re.compile(r"^(/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+$")
-_FSAL_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PSEUDO = lazy_compile(r"^(/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+$")
+_FSAL_KEY = lazy_compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _param(name: str, *terms) -> tuple:

@@ -32,6 +32,7 @@ import unicodedata
 
 from ansible_collections.stormgmt.core.plugins.module_utils import _mountinfo
 from ansible_collections.stormgmt.core.plugins.module_utils._faults import fault_point
+from ansible_collections.stormgmt.core.plugins.module_utils._lazy_re import lazy_compile
 # the mount table and loop devices live in _mountinfo (which _iscsi uses too); callers keep using them from here
 from ansible_collections.stormgmt.core.plugins.module_utils._mountinfo import (  # noqa: F401 pylint: disable=unused-import
     LOSETUP,
@@ -126,7 +127,7 @@ CP = Runner("cp", dict(archive=fixed("-a", "--reflink=auto"), end=_END, source=p
 
 # printable ASCII that fstab and mountinfo show as it is: not the space, not the escape
 # character itself, and not "#", which starts a comment where a line begins with it
-_UNSAFE = re.compile(r"[^!-\[\]-~]|#")
+_UNSAFE = lazy_compile(r"[^!-\[\]-~]|#")
 _ESCAPED = {}
 
 
@@ -1005,8 +1006,8 @@ def release_after_unmount(entry: MountEntry | None) -> None:
 
 # --- fstab --------------------------------------------------------------------------------
 
-_BLANKS = re.compile(r"[ \t]+")
-_NUMBER = re.compile(r"^([0-9]+)[\r\v\f]*$")
+_BLANKS = lazy_compile(r"[ \t]+")
+_NUMBER = lazy_compile(r"^([0-9]+)[\r\v\f]*$")
 
 
 class FstabEntry:

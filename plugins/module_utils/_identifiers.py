@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.stormgmt.core.plugins.module_utils._lazy_re import lazy_compile
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     InvalidValueEx,
     OperationPreReqNotMetEx,
@@ -20,21 +21,21 @@ from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
 )
 
 
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
+_NAME = lazy_compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
 
 # RFC 3720 3.2.6.3.1: iqn.<yyyy-mm>.<reversed domain>[:<unique>], after stringprep:
 # lower-case ASCII letters, digits, '-', '.', ':'; at most 223 bytes
 _LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
-_IQN = re.compile(r"^iqn\.[0-9]{4}-(?:0[1-9]|1[0-2])\.%s(?:\.%s)*(?::[a-z0-9.:-]+)?$" % (_LABEL, _LABEL))
-_EUI = re.compile(r"^eui\.[0-9a-f]{16}$", re.IGNORECASE)
-_NAA = re.compile(r"^naa\.(?:[0-9a-f]{16}|[0-9a-f]{32})$", re.IGNORECASE)
-_WWPN_HEX = re.compile(r"^(?:0x)?([0-9a-f]{16})$", re.IGNORECASE)
+_IQN = lazy_compile(r"^iqn\.[0-9]{4}-(?:0[1-9]|1[0-2])\.%s(?:\.%s)*(?::[a-z0-9.:-]+)?$" % (_LABEL, _LABEL))
+_EUI = lazy_compile(r"^eui\.[0-9a-f]{16}$", re.IGNORECASE)
+_NAA = lazy_compile(r"^naa\.(?:[0-9a-f]{16}|[0-9a-f]{32})$", re.IGNORECASE)
+_WWPN_HEX = lazy_compile(r"^(?:0x)?([0-9a-f]{16})$", re.IGNORECASE)
 # one separator throughout: netaddr refuses a mixed one with an error of its own
-_WWPN_SEP = re.compile(r"^[0-9a-f]{2}([:-])[0-9a-f]{2}(?:\1[0-9a-f]{2}){6}$", re.IGNORECASE)
+_WWPN_SEP = lazy_compile(r"^[0-9a-f]{2}([:-])[0-9a-f]{2}(?:\1[0-9a-f]{2}){6}$", re.IGNORECASE)
 
 # exports(5) host names may carry wildcards; a netgroup starts with '@'
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9*?](?:[a-z0-9*?-]{0,61}[a-z0-9*?])?)(?:\.[a-z0-9*?](?:[a-z0-9*?-]{0,61}[a-z0-9*?])?)*$")
-_NETGROUP = re.compile(r"^@[A-Za-z0-9_.-]+$")
+_HOSTNAME = lazy_compile(r"^(?=.{1,253}$)(?:[a-z0-9*?](?:[a-z0-9*?-]{0,61}[a-z0-9*?])?)(?:\.[a-z0-9*?](?:[a-z0-9*?-]{0,61}[a-z0-9*?])?)*$")
+_NETGROUP = lazy_compile(r"^@[A-Za-z0-9_.-]+$")
 
 
 def validate_name(name, what: str = "name") -> str:

@@ -33,6 +33,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils._engine import Plan,
 from ansible_collections.stormgmt.core.plugins.module_utils._faults import fault_point
 from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import validate_name
 from ansible_collections.stormgmt.core.plugins.module_utils._iscsi import STATE_DIR, find_attachment, iscsi_argument_spec
+from ansible_collections.stormgmt.core.plugins.module_utils._lazy_re import lazy_compile
 from ansible_collections.stormgmt.core.plugins.module_utils._mount_options import MountOptions
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     FileSystemAlreadyMountedEx,
@@ -50,7 +51,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils.plugin import FileSy
 STATES = ["mounted", "unmounted", "present", "absent", "remounted"]
 
 # what fstype may be: a word of the kernel's or a mount helper's (fuse.sshfs, nfs4, ceph)
-_FSTYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
+_FSTYPE = lazy_compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 _MOUNT_UUID_NAMESPACE = uuidlib.UUID("0c3f6a3e-52a4-4a8e-9a54-6f1d2b7c9e11")
 
 
@@ -594,7 +595,7 @@ def wanted_source(src: str, fstype, params: dict, for_mount: bool, bind: bool = 
 
 NFS_TYPES = ("nfs", "nfs4")
 # host:/path, host an address, a name or [IPv6]; the path absolute
-NFS_SOURCE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[0-9A-Za-z](?:[0-9A-Za-z.-]*[0-9A-Za-z])?):(/[^\s,]*)$")
+NFS_SOURCE = lazy_compile(r"^(\[[0-9A-Fa-f:.]+\]|[0-9A-Za-z](?:[0-9A-Za-z.-]*[0-9A-Za-z])?):(/[^\s,]*)$")
 
 
 def nfs_source(src: str, fstype, check_client: bool = True) -> Wanted:

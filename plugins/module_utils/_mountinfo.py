@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 
+from ansible_collections.stormgmt.core.plugins.module_utils._lazy_re import lazy_compile
 from ansible_collections.stormgmt.core.plugins.module_utils._runner import Runner, fixed, opt_val, positional
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import OperationFailedEx
 
@@ -31,7 +31,7 @@ LOSETUP = Runner("losetup", dict(
 
 # --- the live mount table -------------------------------------------------------
 
-_OCTAL = re.compile(rb"\\([0-7]{3})")
+_OCTAL = lazy_compile(rb"\\([0-7]{3})")
 
 
 def to_bytes(text: str) -> bytes:

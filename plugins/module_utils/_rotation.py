@@ -23,12 +23,12 @@ zone, no daylight saving time anywhere.
 from __future__ import annotations
 
 import calendar
-import re
 import time
 
 from ansible_collections.stormgmt.core.plugins.module_utils import records
 from ansible_collections.stormgmt.core.plugins.module_utils._engine import Plan, Resource
 from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import validate_name
+from ansible_collections.stormgmt.core.plugins.module_utils._lazy_re import lazy_compile
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     FileSystemBusyEx,
     InvalidValueEx,
@@ -41,11 +41,11 @@ from ansible_collections.stormgmt.core.plugins.module_utils.records import SE_BU
 
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 STAMP_LENGTH = 16
-_STAMP = re.compile(r"^[0-9]{8}T[0-9]{6}Z$")
+_STAMP = lazy_compile(r"^[0-9]{8}T[0-9]{6}Z$")
 MAX_PREFIX = 63 - STAMP_LENGTH
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_DURATION = re.compile(r"^(?:[0-9]+[smhdw])+$")
-_DURATION_PART = re.compile(r"([0-9]+)([smhdw])")
+_DURATION = lazy_compile(r"^(?:[0-9]+[smhdw])+$")
+_DURATION_PART = lazy_compile(r"([0-9]+)([smhdw])")
 MIN_EVERY = 60
 #: at most this much earlier than ``every`` a run still takes the next snapshot: a schedule kept in
 #: local time (cron, AWX) moves by an hour at a daylight saving change, and starts a little late or early

@@ -12,7 +12,6 @@ Backends keep a hash, never the secret: ``hash_secret`` when a secret is set,
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 
 PBKDF2_ROUNDS = 50000
@@ -34,4 +33,5 @@ def secret_matches(secret: str, stored: str | None) -> bool:
         candidate = hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8"), bytes.fromhex(salt), int(rounds))
     except ValueError:
         return False
+    import hmac  # here: a task that checks no secret does not load it
     return hmac.compare_digest(candidate.hex(), digest)

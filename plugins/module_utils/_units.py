@@ -10,17 +10,17 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal
-from fractions import Fraction
 
 from ansible.module_utils.common.text.formatters import human_to_bytes
 
+from ansible_collections.stormgmt.core.plugins.module_utils._lazy_re import lazy_compile
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import InvalidValueEx, ValueFormatEx
 
 # "10GiB", "1.5 TiB": IEC spellings that human_to_bytes does not read; same (binary) meaning
-_IEC = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([KMGTPEZY])iB\s*$", re.IGNORECASE)
+_IEC = lazy_compile(r"^\s*([0-9]*\.?[0-9]+)\s*([KMGTPEZY])iB\s*$", re.IGNORECASE)
 # what human_to_bytes reads: a number and an optional unit
-_HUMAN = re.compile(r"^([0-9]*\.?[0-9]+)(?:\s*([A-Za-z]+))?\s*$")
-_COUNT = re.compile(r"^\s*[0-9]+\s*$")
+_HUMAN = lazy_compile(r"^([0-9]*\.?[0-9]+)(?:\s*([A-Za-z]+))?\s*$")
+_COUNT = lazy_compile(r"^\s*[0-9]+\s*$")
 # the largest signed 64-bit number: what file sizes, SQLite and every array's API can hold
 MAX_SIZE = 2 ** 63 - 1
 # characters of the longest size text read ("9223372036854775807" is 19)
@@ -39,12 +39,13 @@ def parse_size(value, what: str = "size") -> int:
     """
     if isinstance(value, bool) or value is None:
         raise ValueFormatEx("%s must be a size such as 10G or 10737418240, got %r" % (what, value), what)
+    # a whole number stays an int; a number with a fraction is a Fraction (exact, no float rounding)
     if isinstance(value, int):
-        size = Fraction(value)
+        size = value
     elif isinstance(value, float):
         if not math.isfinite(value):  # YAML .inf / .nan
             raise ValueFormatEx("%s must be a finite number of bytes, got %r" % (what, value), what)
-        size = Fraction(value)
+        size = _fraction(value)
     else:
         size = _exact_bytes(value, what)
     if size <= 0:
@@ -58,13 +59,19 @@ def parse_size(value, what: str = "size") -> int:
     return int(size)
 
 
-def _decimal(number: Fraction) -> str:
+def _fraction(number):
+    """``fractions.Fraction(number)``; imported only for a size with a fraction in it (1.5G)."""
+    from fractions import Fraction
+    return Fraction(number)
+
+
+def _decimal(number) -> str:
     """Up to 6 decimals, without float rounding noise: 1209462790553.6."""
     text = str((Decimal(number.numerator) / Decimal(number.denominator)).quantize(Decimal("0.000001")))
     return text.rstrip("0").rstrip(".")
 
 
-def _exact_bytes(value, what: str) -> Fraction:
+def _exact_bytes(value, what: str):
     """A size string in bytes, as human_to_bytes reads it but without its float rounding."""
     text = str(value).strip()
     if len(text) > _MAX_TEXT:  # the regular expressions backtrack quadratically on long digit runs
@@ -78,7 +85,8 @@ def _exact_bytes(value, what: str) -> Fraction:
         except OverflowError:
             pass  # more digits than a float holds: the exact value is measured against MAX_SIZE
         number, unit = _HUMAN.match(text).groups()
-        return Fraction(number) * (human_to_bytes("1" + unit) if unit else 1)
+        # digits only: an int, as exact as a Fraction (int() reads the ASCII digits _HUMAN matched)
+        return (int(number) if "." not in number else _fraction(number)) * (human_to_bytes("1" + unit) if unit else 1)
     except ValueError:  # also from Fraction: more digits than Python converts
         raise ValueFormatEx(
             "%s %r is not a size: use bytes or a number with a unit such as 512M, 10G, 1.5T or 10GiB" % (what, value),

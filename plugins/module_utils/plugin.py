@@ -33,6 +33,7 @@ import time
 from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
 from ansible_collections.stormgmt.core.plugins.module_utils._cache import TTLCache
+from ansible_collections.stormgmt.core.plugins.module_utils._lazy_re import lazy_compile
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     InvalidValueEx,
     NoSuchOperationEx,
@@ -109,7 +110,7 @@ def check_abilities(abilities: dict) -> dict:
 # --- server URI ------------------------------------------------------------
 
 # query parameters whose value is a secret: Ansible's PASSWORD_MATCH words, plus secrets and tokens
-_SECRET_PARAMETER = re.compile(
+_SECRET_PARAMETER = lazy_compile(
     r"(?:^|[-_. ])(?:pass(?:word|wd|wrd|phrase)?|pwd|secret|token|api_?key|credentials?)(?:$|[-_. ])", re.IGNORECASE)
 
 
@@ -213,11 +214,11 @@ class ServerURI:
 
 
 _INVALID = object()
-_DIGITS = re.compile(r"^[0-9]{1,18}$")
-_DECIMAL = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,9})?$")
+_DIGITS = lazy_compile(r"^[0-9]{1,18}$")
+_DECIMAL = lazy_compile(r"^[0-9]{1,15}(\.[0-9]{1,9})?$")
 _BOOLEANS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
 # C0 and C1 controls, DEL, and the characters str.splitlines() breaks at
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = lazy_compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _convert(text: str, convert):

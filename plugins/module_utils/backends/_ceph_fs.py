@@ -41,6 +41,7 @@ import time
 import uuid as uuidlib
 
 from ansible_collections.stormgmt.core.plugins.module_utils import _gw_nfs, records
+from ansible_collections.stormgmt.core.plugins.module_utils._lazy_re import lazy_compile
 from ansible_collections.stormgmt.core.plugins.module_utils._units import format_size
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
     FileSystemBusyEx,
@@ -58,7 +59,7 @@ CLONE_BASE = ".stormgmt-clone-"
 # snapshot metadata keys
 S_SERVER, S_FS, S_UUID, S_CREATED = "stormgmt.server", "stormgmt.fs", "stormgmt.uuid", "stormgmt.created"
 # the .snap entries of an ancestor's snapshots, as seen from below: _<name>_<inode>
-_ANCESTOR_SNAP = re.compile(r"^_.+_[0-9]+$")
+_ANCESTOR_SNAP = lazy_compile(r"^_.+_[0-9]+$")
 
 
 def fs_abilities(backend) -> dict:

@@ -42,7 +42,6 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import re
 import shutil
 import struct
 import uuid as uuidlib
@@ -50,6 +49,7 @@ import uuid as uuidlib
 from ansible_collections.stormgmt.core.plugins.module_utils import _gw_nfs, records
 from ansible_collections.stormgmt.core.plugins.module_utils._faults import fault_point
 from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import validate_name
+from ansible_collections.stormgmt.core.plugins.module_utils._lazy_re import lazy_compile
 from ansible_collections.stormgmt.core.plugins.module_utils._runner import Runner, fixed, positional
 from ansible_collections.stormgmt.core.plugins.module_utils._units import format_size
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
@@ -99,7 +99,7 @@ CP = Runner("cp", dict(reflink=fixed("-a", "--reflink=always", "--"), source=pos
 _SUBVOL_INFO = struct.Struct("=Q256sQQQQ16s16s16sQQQQ" + "QIxxxx" * 4 + "8Q")
 _IOC_GET_SUBVOL_INFO = (2 << 30) | (_SUBVOL_INFO.size << 16) | (0x94 << 8) | 60
 _NIL_UUID = "00000000-0000-0000-0000-000000000000"
-_QGROUP_LINE = re.compile(r"^0/([0-9]+)\s+([0-9]+)\s+([0-9]+)\s+(\S+)\s+(\S+)")
+_QGROUP_LINE = lazy_compile(r"^0/([0-9]+)\s+([0-9]+)\s+([0-9]+)\s+(\S+)\s+(\S+)")
 
 
 def subvolume_info(path: str) -> dict | None:

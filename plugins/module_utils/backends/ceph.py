@@ -39,7 +39,6 @@ import contextlib
 import importlib.util
 import json
 import os
-import re
 import select
 import socket
 import subprocess
@@ -57,6 +56,7 @@ from ansible_collections.stormgmt.core.plugins.module_utils._gw_iscsi import (
     split_portal,
 )
 from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import normalize_iqn, validate_name
+from ansible_collections.stormgmt.core.plugins.module_utils._lazy_re import lazy_compile
 from ansible_collections.stormgmt.core.plugins.module_utils._units import format_size
 from ansible_collections.stormgmt.core.plugins.module_utils.backends._ceph_groups import (
     CephGroups,
@@ -110,12 +110,12 @@ LOCK_WAIT = 120          # how long a run waits for another one's lock
 STALE_JOB = 30           # a job whose worker has not reported for this long has died
 AGENT_TIMEOUT = 600      # no answer from the agent for this long: it is stuck
 
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_NFS_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
-                       r"|[0-9A-Fa-f:.]+)$")
+_CLIENT_ID = lazy_compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_NFS_HOST = lazy_compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+                         r"|[0-9A-Fa-f:.]+)$")
 # paths reach tgtd's --bsopts (split at ';' and '='), mount options (split at ','), fstab lines and
 # mount.fuse.ceph (which builds a shell command line): letters, digits and _ . + @ / - only
-_SAFE_PATH = re.compile(r"^/[A-Za-z0-9_.+@/-]*$")
+_SAFE_PATH = lazy_compile(r"^/[A-Za-z0-9_.+@/-]*$")
 
 # binding exception -> collection exception
 _ERRORS = {

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 
 from ansible_collections.stormgmt.core.plugins.module_utils import records
+from ansible_collections.stormgmt.core.plugins.module_utils._lazy_re import lazy_compile
 from ansible_collections.stormgmt.core.plugins.module_utils.backends._coprocess import (
     CoProcess,
     env_dirs,
@@ -79,7 +79,7 @@ MAX_LINE = 256 * 1024 * 1024
 # JSON-RPC 2.0 "method not found"
 METHOD_NOT_FOUND = -32601
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
+_NAME = lazy_compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
 
 # What each method of the plug-in API answers, and which half of the API it
 # belongs to. The answer is checked before anything else sees it:

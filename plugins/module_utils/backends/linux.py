@@ -33,6 +33,7 @@ import re
 import socket
 
 from ansible_collections.stormgmt.core.plugins.module_utils import records
+from ansible_collections.stormgmt.core.plugins.module_utils._lazy_re import lazy_compile
 from ansible_collections.stormgmt.core.plugins.module_utils.backends.tgt import (
     URI_PARAMETERS,
     TgtBackend,
@@ -48,8 +49,8 @@ from ansible_collections.stormgmt.core.plugins.module_utils.plugin import FileSy
 
 FILE_PARAMETERS = ("nfs_conf", "nfs_host")
 DEFAULT_NFS_CONF = "/etc/ganesha/ganesha.conf"
-_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
-                   r"|[0-9A-Fa-f:.]+)$")
+_HOST = lazy_compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+                     r"|[0-9A-Fa-f:.]+)$")
 _MISSING = object()
 
 

@@ -50,6 +50,7 @@ import uuid as uuidlib
 
 from ansible_collections.stormgmt.core.plugins.module_utils import records
 from ansible_collections.stormgmt.core.plugins.module_utils._identifiers import initiator_type
+from ansible_collections.stormgmt.core.plugins.module_utils._lazy_re import lazy_compile
 from ansible_collections.stormgmt.core.plugins.module_utils.backends import _lsm_wire as wire
 from ansible_collections.stormgmt.core.plugins.module_utils.backends._coprocess import CoProcess, env_dirs, search
 from ansible_collections.stormgmt.core.plugins.module_utils.errors import (
@@ -82,9 +83,9 @@ CLOSE_TIMEOUT = 5.0
 SNAP_SEP = "@"
 CLONE_SEP = "@@"
 
-_PART = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
-_USER = re.compile(r"^[^@/:?#\s\x00-\x1f\x7f]{1,255}$")
+_PART = lazy_compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
+_NAME = lazy_compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
+_USER = lazy_compile(r"^[^@/:?#\s\x00-\x1f\x7f]{1,255}$")
 
 # ability -> libstoragemgmt capabilities it needs (all of them)
 NEEDS = {

@@ -33,7 +33,6 @@ import os
 import sqlite3
 import stat
 import time
-import uuid as uuidlib
 
 from ansible_collections.stormgmt.core.plugins.module_utils import records
 from ansible_collections.stormgmt.core.plugins.module_utils._faults import fault_point
@@ -107,6 +106,12 @@ CREATE TABLE IF NOT EXISTS scratch (
 # every table a complete state has (the file system tables are in _sim_fs.FS_TABLES)
 TABLES = frozenset(("meta", "pools", "luns", "snapshots", "access_groups", "group_entries", "mappings", "jobs",
                     "scratch", "filesystems", "fs_snapshots", "fs_exports"))
+
+
+def _new_uuid() -> str:
+    """A random UUID (uuid4) as text; uuid is imported on creation only (a no-op task does not load it)."""
+    import uuid
+    return str(uuid.uuid4())
 
 
 def default_state_path() -> str:
@@ -535,7 +540,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
                 fault_point("sim.create_state.schema")
             db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
                 ("schema_version", str(SCHEMA_VERSION)),
-                ("uuid", str(uuidlib.uuid4())),
+                ("uuid", _new_uuid()),
                 ("created", str(time.time())),
             ])
             db.executemany("INSERT INTO pools (name, total_sz, description) VALUES (?, ?, ?)", DEFAULT_POOLS)
@@ -692,7 +697,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
         if not self.job_delay:
             return None
         now = time.time()
-        job_id = uuidlib.uuid4().hex
+        job_id = _new_uuid().replace("-", "")
         db.execute("DELETE FROM jobs WHERE until < ?", (now - 3600,))
         db.execute("INSERT INTO jobs (id, op, started, until) VALUES (?, ?, ?, ?)",
                    (job_id, op, now, now + self.job_delay))
@@ -826,7 +831,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
             self._reserve(db, pool_row, size, thin, "LUN '%s'" % name)
             cursor = db.execute(
                 "INSERT INTO luns (uuid, name, pool_id, size, thin, qos, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (str(uuidlib.uuid4()), name, pool_row["id"], size, int(thin), qos, time.time()))
+                (_new_uuid(), name, pool_row["id"], size, int(thin), qos, time.time()))
             job = self._start_job(db, "create LUN %s" % name, "luns", cursor.lastrowid, "BUSY_CREATE")
             return job or self._lun_record(db, self._lun_row(db, name))
 
@@ -918,7 +923,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
                 raise InvalidValueEx("snapshot '%s' of LUN '%s' already exists" % (name, lun), "name")
             db.execute(
                 "INSERT INTO snapshots (uuid, name, lun_id, size, content_gen, created) VALUES (?, ?, ?, ?, ?, ?)",
-                (str(uuidlib.uuid4()), name, lun_row["id"], lun_row["size"], lun_row["content_gen"], time.time()))
+                (_new_uuid(), name, lun_row["id"], lun_row["size"], lun_row["content_gen"], time.time()))
             return self._snap_record(self._snap_row(db, lun, name))
 
     def delete_snapshot(self, lun, name):
@@ -978,7 +983,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
             cursor = db.execute(
                 "INSERT INTO luns (uuid, name, pool_id, size, thin, qos, parent_id, parent_snap_id, content_gen, created,"
                 " origin_name, origin_uuid, origin_snap) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (str(uuidlib.uuid4()), name, parent["pool_id"], size, parent["thin"], parent["qos"],
+                (_new_uuid(), name, parent["pool_id"], size, parent["thin"], parent["qos"],
                  None if snap else parent["id"], snap["id"] if snap else None, content_gen, time.time(),
                  lun, parent["uuid"], snapshot if snap else None))
             job = self._start_job(db, "clone %s from %s" % (name, lun + ("@" + snapshot if snapshot else "")),
@@ -1061,7 +1066,7 @@ class SimBackend(StorageArrayPlugin, FileSystemPlugin):
             if db.execute("SELECT 1 FROM access_groups WHERE name = ?", (name,)).fetchone():
                 raise InvalidValueEx("access group '%s' already exists" % name, "name")
             group_id = db.execute("INSERT INTO access_groups (uuid, name) VALUES (?, ?)",
-                                  (str(uuidlib.uuid4()), name)).lastrowid
+                                  (_new_uuid(), name)).lastrowid
             db.executemany("INSERT OR IGNORE INTO group_entries (group_id, entry) VALUES (?, ?)",
                            [(group_id, entry) for entry in entries])
             for lun in luns:

@@ -24,7 +24,8 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 PACKAGE = "ansible_collections/stormgmt/core/plugins/module_utils"
 
-ALL = ["_probe.py", "pkg/__init__.py", "pkg/sub.py"]
+# _bytecode_finder.py: run by _bytecode.py from the zip, compiled once and then kept as the others
+ALL = ["_bytecode_finder.py", "_probe.py", "pkg/__init__.py", "pkg/sub.py"]
 
 PROBE = """
 VALUE = 42
@@ -62,8 +63,9 @@ def payload(tmp_path):
         for package in ("ansible_collections", "ansible_collections/stormgmt", "ansible_collections/stormgmt/core",
                         "ansible_collections/stormgmt/core/plugins", PACKAGE, PACKAGE + "/pkg"):
             archive.writestr(package + "/__init__.py", "")
-        with open(os.path.join(ROOT, "plugins", "module_utils", "_bytecode.py"), "rb") as handle:
-            archive.writestr(PACKAGE + "/_bytecode.py", handle.read())
+        for name in ("_bytecode.py", "_bytecode_finder.py"):
+            with open(os.path.join(ROOT, "plugins", "module_utils", name), "rb") as handle:
+                archive.writestr(PACKAGE + "/" + name, handle.read())
         archive.writestr(PACKAGE + "/_probe.py", PROBE)
         archive.writestr(PACKAGE + "/pkg/sub.py", "NAME = 'sub'\n")
     return str(path)
@@ -88,7 +90,7 @@ def test_compiled_once_then_read_from_the_cache(payload, tmp_path):
     assert first["file"] == payload + "/" + PACKAGE + "/_probe.py"
     # each file once (Python 3.11's zip importer alone compiles each twice)
     assert first["compiled"] == ALL
-    assert len(entries(cache)) == 3
+    assert len(entries(cache)) == 4
     assert stat.S_IMODE(os.stat(cache).st_mode) == 0o700
     assert all(stat.S_IMODE(os.stat(cache / name).st_mode) == 0o600 for name in entries(cache))
 
@@ -141,7 +143,7 @@ def test_off_and_dont_write_bytecode_write_nothing(payload, tmp_path):
     run(payload, cache, "-B")
     assert entries(cache) == []
     run(payload, cache)
-    assert len(entries(cache)) == 3
+    assert len(entries(cache)) == 4
     # -B still reads what is there, as Python does with __pycache__
     assert run(payload, cache, "-B")["compiled"] == []
 

@@ -133,3 +133,46 @@ def test_job_record_statuses():
     records.make("job", job_id="1", op="create", progress=None, status="COMPLETE")
     with pytest.raises(ValueFormatEx):
         records.make("job", job_id="1", op="create", progress=5, status="DONE")
+
+
+def _strptime_epoch(text: str):
+    """What parse_time read before it parsed by hand: time.strptime, None where that refused."""
+    import calendar
+    import time
+    try:
+        return calendar.timegm(time.strptime(text, records.TIME_FORMAT))
+    except ValueError:
+        return None
+
+
+@pytest.mark.parametrize("year", ["0000", "0001", "1969", "1970", "2024", "2100", "9999"])
+def test_parse_time_reads_as_strptime_did(year):
+    # every month and day (0 to 32, so Feb 29 of leap and common years, day 31 of 30-day months),
+    # and the edges of hours, minutes and seconds (strptime takes seconds 60 and 61)
+    clocks = [(0, 0, 0), (23, 59, 59), (24, 0, 0), (0, 60, 0), (0, 0, 60), (0, 0, 61), (0, 0, 62), (99, 99, 99)]
+    for month in range(14):
+        for day in range(33):
+            for hour, minute, second in clocks:
+                text = "%s-%02d-%02dT%02d:%02d:%02dZ" % (year, month, day, hour, minute, second)
+                expected = _strptime_epoch(text)
+                if expected is None:
+                    with pytest.raises(ValueFormatEx):
+                        records.parse_time(text)
+                else:
+                    assert records.parse_time(text) == expected, text
+
+
+@pytest.mark.parametrize("text", ["2026-12-02T03:00:00Z\n", "2026-12-02T03:00:00", "2026-12-02 03:00:00Z",
+                                  "2026-12-02t03:00:00z", " 2026-12-02T03:00:00Z", "２０２６-12-02T03:00:00Z", 1796180400])
+def test_parse_time_refuses_other_forms(text):
+    with pytest.raises(ValueFormatEx):
+        records.parse_time(text)
+
+
+@pytest.mark.parametrize("text", ["2026-12-02T03:00:00Z", "2026-12-02T03:00:00Z\n", "2026-12-02T03:00:00Z\n\n",
+                                  "2026-12-02T03:00:00z", "2026-12-02T03:00:00", "\u0662026-12-02T03:00:00Z",
+                                  "2026-12-02T03:00:0Z", "2026-12-02T03:00:000Z", "2026/12/02T03:00:00Z", ""])
+def test_time_form_is_the_pattern_it_replaces(text):
+    import re
+    pattern = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
+    assert records._time_form(text) == bool(pattern.match(text))  # pylint: disable=protected-access
